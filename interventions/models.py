@@ -1,0 +1,1 @@
+# Rule sets, the tier pathway, programmes, referrals and deliveries arrive with later issues.

@@ -1,0 +1,5 @@
+from .access import access_for
+
+
+def access(request):
+    return {"access": access_for(getattr(request, "user", None))}

@@ -1,0 +1,40 @@
+"""Shared API plumbing: pagination and the mapping of service errors to HTTP answers."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError, NotAllowed, OutOfScope
+
+
+class PagePagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def validation_detail(exc: DjangoValidationError) -> dict | list:
+    if hasattr(exc, "error_dict"):
+        return {
+            field or "non_field_errors": [str(m) for m in messages]
+            for field, messages in exc.message_dict.items()
+        }
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = DRFValidationError(detail=validation_detail(exc))
+    elif isinstance(exc, OutOfScope):
+        return Response({"detail": str(exc.message)}, status=status.HTTP_404_NOT_FOUND)
+    elif isinstance(exc, NotAllowed):
+        return Response({"detail": str(exc.message)}, status=status.HTTP_403_FORBIDDEN)
+    elif isinstance(exc, DomainError):
+        return Response({"detail": str(exc.message)}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, PermissionDenied):
+        return Response({"detail": str(exc) or "Forbidden"}, status=status.HTTP_403_FORBIDDEN)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+
+from opd.access import access_for
+
+
+@login_required
+def home(request):
+    access = access_for(request.user)
+    if access.reads_register:
+        return redirect("households:list")
+    return render(request, "home.html")
+
+
+def health(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
