@@ -24,6 +24,7 @@ def kk_for(desa: Region, serial: int) -> str:
 class HouseholdFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Household
+        skip_postgeneration_save = True
 
     desa = factory.LazyFunction(lambda: Region.objects.get(code="36.02.01.2002"))
     no_kk = factory.LazyAttribute(lambda o: kk_for(o.desa, next_serial()))
