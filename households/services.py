@@ -353,11 +353,9 @@ def _check_point(obj, errors: dict) -> None:
 def _check_member(member: Member, errors: dict) -> None:
     member.nik = (member.nik or "").strip()
     member.name = (member.name or "").strip()
-    _model_errors(member, errors, exclude=["household"])
+    _model_errors(member, errors, exclude=["household", "nik"])  # NIK: identity rules below
     if member.birth_date and member.birth_date > timezone.localdate():
         errors.setdefault("birth_date", []).append(_("The birth date cannot be in the future."))
-    if "nik" in errors:
-        return
     check = nik_check(
         member.nik,
         birth_date=member.birth_date if "birth_date" not in errors else None,

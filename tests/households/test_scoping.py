@@ -49,7 +49,7 @@ def test_field_worker_does_not_see_other_kecamatan_of_the_same_regency(field_wor
 
 @pytest.mark.django_db
 def test_members_follow_their_household(field_worker_lebak, two_households):
-    lebak, pandeglang = two_households
+    lebak, _ = two_households
     visible = set(
         Member.objects.visible_to(field_worker_lebak).values_list("household_id", flat=True)
     )

@@ -11,7 +11,9 @@ from regions.models import Region
 def test_province_admin_reaches_whole_province(province_admin):
     access = access_for(province_admin)
     assert access.whole_province
-    assert access.reads_register and access.edits_register and access.reads_identity_numbers
+    assert access.reads_register
+    assert access.edits_register
+    assert access.reads_identity_numbers
 
 
 @pytest.mark.django_db
@@ -28,13 +30,15 @@ def test_field_worker_is_limited_to_their_kecamatan(field_worker_lebak):
     access = access_for(field_worker_lebak)
     assert access.covers("36.02.01.2002")
     assert not access.covers("36.02.02.2001")
-    assert access.edits_register and access.reads_identity_numbers
+    assert access.edits_register
+    assert access.reads_identity_numbers
 
 
 @pytest.mark.django_db
 def test_auditor_reads_everything_but_not_numbers_and_cannot_edit(auditor):
     access = access_for(auditor)
-    assert access.reads_register and access.whole_province
+    assert access.reads_register
+    assert access.whole_province
     assert not access.edits_register
     assert not access.reads_identity_numbers
 
