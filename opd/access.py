@@ -7,7 +7,9 @@ whether the user may change the register.
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+
+from regions.models import Region
 
 from .models import Membership, Role
 
@@ -71,6 +73,12 @@ class Access:
             q |= Q(**{code_field: code}) | Q(**{f"{code_field}__startswith": code + "."})
         return q
 
+    def reaches(self, region_code: str) -> bool:
+        """Covers the region, or the region is an ancestor (a way down) to the user's area."""
+        if self.covers(region_code):
+            return True
+        return any(area.startswith(region_code + ".") for area in self.register_areas or ())
+
     def covers(self, region_code: str) -> bool:
         if self.whole_province:
             return True
@@ -115,3 +123,18 @@ def _register_areas(memberships) -> tuple[str, ...] | None:
             return None  # whole province
         codes.append(m.area.code)
     return tuple(sorted(set(codes)))
+
+
+def reachable_regions(access: Access, *, level: str, parent_code: str = "") -> QuerySet[Region]:
+    """Regions of `level` (under `parent_code` when given) that the user reaches."""
+    qs = Region.objects.filter(level=level)
+    if parent_code:
+        qs = qs.filter(code__startswith=parent_code + ".")
+    if not access.whole_province:
+        ancestors = {
+            code
+            for area in access.register_areas or ()
+            for code in Region(code=area).ancestor_codes()
+        }
+        qs = qs.filter(access.area_q("code") | Q(code__in=ancestors))
+    return qs.order_by("code")
