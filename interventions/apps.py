@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class InterventionsConfig(AppConfig):
     name = "interventions"
     verbose_name = _("Interventions")
+
+    def ready(self):
+        from households.signals import household_data_changed
+
+        from . import services, tasks  # noqa: F401  (registers the Celery tasks)
+
+        household_data_changed.connect(
+            services.on_household_data_changed, dispatch_uid="interventions.recalculate"
+        )

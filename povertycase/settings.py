@@ -7,6 +7,7 @@ secure defaults (no debug, required secret key, HTTPS-only cookies, HSTS).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -159,6 +160,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "recalculate-province-nightly": {
+        "task": "interventions.tasks.recalculate_nightly",
+        "schedule": crontab(
+            hour=env.int("RECALC_NIGHTLY_HOUR", default=1), minute=0
+        ),  # Asia/Jakarta
+    },
+}
+# Households per chunk of a batch recalculation (one transaction, one progress step each).
+RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -32,6 +32,20 @@ def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    """Tasks run in-process unless a test drives the real worker (marker `redis`)."""
+    if request.node.get_closest_marker("redis"):
+        yield
+        return
+    from povertycase.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
 def region(code: str) -> Region:
     return Region.objects.get(code=code)
 

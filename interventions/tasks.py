@@ -1,0 +1,28 @@
+"""Celery tasks: thin wrappers over the services."""
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.db import IntegrityError, OperationalError
+
+from . import services
+
+
+@shared_task(autoretry_for=(IntegrityError, OperationalError), retry_backoff=True, max_retries=5)
+def recalculate_household(household_id: int) -> dict:
+    result = services.household_recalculate(household_id=household_id)
+    return {"assessed": result.assessed, "moved": result.moved}
+
+
+@shared_task(acks_late=True)
+def run_recalculation_job(job_id: int) -> str:
+    return services.job_run(job_id=job_id).status
+
+
+@shared_task
+def recalculate_nightly() -> int:
+    return services.job_start(actor=None, trigger="nightly").pk
+
+
+@worker_ready.connect
+def resume_interrupted_jobs(**kwargs) -> None:
+    services.jobs_resume()
