@@ -6,6 +6,7 @@ manual change with a reason, flagged as an override when it leaves the regular p
 """
 
 import logging
+import time
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -231,6 +232,8 @@ def _run_chunks(job, households, rules, chunk_size) -> None:
             )
 
         recalculate_chunk(ids, rules=rules, job=job, in_transaction=progress)
+        if settings.RECALC_CHUNK_PAUSE:
+            time.sleep(settings.RECALC_CHUNK_PAUSE)
 
 
 def _job_fail(job, message: str) -> RecalculationJob:

@@ -5,4 +5,5 @@ router = DefaultRouter()
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("", include("interventions.api_urls")),
 ]

@@ -170,6 +170,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Households per chunk of a batch recalculation (one transaction, one progress step each).
 RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
+# Seconds to rest between chunks, to spare the database during office hours (0: no rest).
+RECALC_CHUNK_PAUSE = env.float("RECALC_CHUNK_PAUSE", default=0.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
