@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from households.choices import HouseholdStatus
+from households.choices import HouseholdStatus, RegistrationSource
 from households.models import Household
 from opd.access import access_for
 from opd.models import Role
@@ -327,6 +327,50 @@ def case_change(
         case.is_overridden = not regular
         case.save(update_fields=["is_overridden"])
     return transition
+
+
+OFFICIAL_REGISTERS = (RegistrationSource.DTSEN, RegistrationSource.P3KE, RegistrationSource.DTKS)
+
+
+def cases_verify_imported(*, actor=None) -> int:
+    """Verify, in bulk, households imported from an official register that have no stage yet.
+
+    DTSEN, P3KE and DTKS records were checked by their own register, so they start verified;
+    field registrations wait for a visit. Set-based: one read, two bulk writes.
+    """
+    if actor is not None and not access_for(actor).has_role(Role.PROVINCIAL_ADMIN):
+        raise NotAllowed(_("Only provincial administrators may verify imported households."))
+    now = timezone.now()
+    rows = list(
+        Household.objects.filter(
+            status=HouseholdStatus.ACTIVE,
+            registration_source__in=OFFICIAL_REGISTERS,
+            case__isnull=True,
+        ).values_list("pk", "registration_source")
+    )
+    with transaction.atomic():
+        Case.objects.bulk_create(
+            [Case(household_id=pk, state=VERIFIED, since=now) for pk, _source in rows],
+            batch_size=1000,
+        )
+        Transition.objects.bulk_create(
+            [
+                Transition(
+                    household_id=pk,
+                    from_state=REGISTERED,
+                    to_state=VERIFIED,
+                    at=now,
+                    actor=actor,
+                    kind=TransitionKind.MANUAL,
+                    reason=_("Imported from %(register)s, which verified it.")
+                    % {"register": RegistrationSource(source).label},
+                    evidence={"register": source},
+                )
+                for pk, source in rows
+            ],
+            batch_size=1000,
+        )
+    return len(rows)
 
 
 def _move(case, actor, to_state, kind, reason, exit_reason="") -> Transition:

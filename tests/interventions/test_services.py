@@ -323,3 +323,17 @@ def test_field_worker_cannot_start_a_job(field_worker_lebak):
     with pytest.raises(NotAllowed):
         services.job_start(actor=field_worker_lebak)
     assert not RecalculationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_imported_households_start_verified(desa_lebak, province_admin, field_worker_lebak):
+    imported = make_household(desa_lebak, per_person=300_000, registration_source="dtsen")
+    field = make_household(desa_lebak, per_person=300_000, registration_source="field")
+    assert services.cases_verify_imported(actor=province_admin) == 1
+    assert state_of(imported) == "verified"
+    assert not Case.objects.filter(pk=field.pk).exists()
+    move = Transition.objects.get(household=imported)
+    assert "DTSEN" in move.reason_text
+    assert services.cases_verify_imported(actor=province_admin) == 0  # idempotent
+    with pytest.raises(NotAllowed):
+        services.cases_verify_imported(actor=field_worker_lebak)

@@ -15,6 +15,8 @@ from django.db import transaction
 
 from households.demo import DemoDataError, load_demo
 from households.models import Household
+from interventions.models import Case, RecalculationJob
+from interventions.services import cases_verify_imported, job_run
 from opd.models import Membership, Organisation, OrganisationKind, Role
 from opd.services import membership_grant
 from regions.models import Region
@@ -83,9 +85,22 @@ class Command(BaseCommand):
                 f"members loaded in {result.seconds:.1f} s."
             )
 
+        self._pathway()
         created = self._users(password)
         self.stdout.write(f"Demo users: {created} created.")
         self._print_logins(password)
+
+    def _pathway(self) -> None:
+        """Place the demo households on the pathway (in-process, before serving)."""
+        verified = cases_verify_imported()
+        if not verified and Case.objects.exists():
+            return
+        job = RecalculationJob.objects.create(trigger=RecalculationJob.Trigger.MANUAL)
+        job = job_run(job_id=job.pk)
+        self.stdout.write(
+            f"Pathway: {verified:,} imported households verified; {job.assessed:,} assessed, "
+            f"{job.moved:,} placed in a tier."
+        )
 
     @transaction.atomic
     def _users(self, password: str) -> int:
