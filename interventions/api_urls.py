@@ -1,6 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from . import api
+
 router = SimpleRouter()
+router.register("rulesets", api.RuleSetViewSet, basename="ruleset")
+router.register("assessments", api.AssessmentViewSet, basename="assessment")
+router.register("transitions", api.TransitionViewSet, basename="transition")
+router.register("cases", api.CaseViewSet, basename="case")
+router.register("jobs", api.JobViewSet, basename="job")
 
 urlpatterns = [path("", include(router.urls))]

@@ -1,0 +1,29 @@
+"""Reads of the pathway, always scoped to the user; HTML views and the API share them."""
+
+from django.db.models import Q, QuerySet
+
+from households.scoping import household_q
+from opd.access import access_for
+from opd.models import Role
+
+from .models import RecalculationJob
+
+
+def jobs_visible_to(user) -> QuerySet[RecalculationJob]:
+    """Provincial admins and auditors see every job; district staff the jobs of their area and
+    the province-wide ones they started; everyone else none."""
+    access = access_for(user)
+    qs = RecalculationJob.objects.all()
+    if access.has_role(Role.PROVINCIAL_ADMIN, Role.AUDITOR):
+        return qs
+    if access.has_role(Role.DISTRICT_STAFF) and access.register_areas:
+        return qs.filter(
+            (Q(region__isnull=False) & access.area_q("region__code"))
+            | Q(region__isnull=True, created_by=user)
+        )
+    return qs.none()
+
+
+def scoped(qs: QuerySet, user) -> QuerySet:
+    """Rows (assessments, transitions, cases) whose household the user may see."""
+    return qs.filter(household_q(user, prefix="household__"))
