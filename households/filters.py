@@ -39,7 +39,7 @@ class HouseholdFilter(django_filters.FilterSet):
         model = Household
         fields = ["q", "kabupaten", "kecamatan", "desa", "status", "desil", "desil_max"]
 
-    def filter_region(self, queryset, name, value):
+    def filter_region(self, queryset, name, value: Region):
         if value is None:
             return queryset
         return queryset.filter(desa__code__startswith=value.code + ".")
@@ -56,7 +56,9 @@ class HouseholdFilter(django_filters.FilterSet):
 
 
 class MemberFilter(django_filters.FilterSet):
-    household = django_filters.NumberFilter(field_name="household_id")
+    household = django_filters.NumberFilter(
+        field_name="household_id", min_value=1, max_value=2**63 - 1, decimal_places=0
+    )
     nik = django_filters.CharFilter(field_name="nik")
     name = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
     status = django_filters.ChoiceFilter(choices=c.MemberStatus.choices)

@@ -1,7 +1,13 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from households.api import HouseholdViewSet, MemberViewSet
+from regions.api import RegionViewSet
+
 router = DefaultRouter()
+router.register("regions", RegionViewSet, basename="region")
+router.register("households", HouseholdViewSet, basename="household")
+router.register("members", MemberViewSet, basename="member")
 
 urlpatterns = [
     path("", include(router.urls)),
