@@ -7,6 +7,7 @@ clear only to roles that need them, and each such view is logged (channel "api")
 """
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, InvalidOperation
 
 import django_filters
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -331,6 +333,15 @@ class KkChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Sections a higher app adds to the household detail without this app importing it:
+# interventions registers "pathway" (stage, since, the latest "why" in words and its criteria).
+DETAIL_SECTIONS: dict[str, Callable[[Household, object], dict | None]] = {}
+
+
+def register_detail_section(name: str, build: Callable[[Household, object], dict | None]):
+    DETAIL_SECTIONS[name] = build
+
+
 class HouseholdDetailSerializer(serializers.ModelSerializer):
     no_kk = IdentityField()
     desa = serializers.CharField(source="desa.code", read_only=True)
@@ -353,6 +364,17 @@ class HouseholdDetailSerializer(serializers.ModelSerializer):
         help_text=_("Everyone who is or was in the household, the ones who left included."),
     )
     kk_changes = KkChangeSerializer(many=True, read_only=True)
+    pathway = serializers.SerializerMethodField(
+        help_text=_(
+            "Stage on the tier pathway: state, state_label, since, is_overridden, explanation "
+            "(the latest assessment in words) and criteria (one line per criterion)."
+        )
+    )
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_pathway(self, household) -> dict | None:
+        build = DETAIL_SECTIONS.get("pathway")
+        return build(household, self.context.get("request")) if build else None
 
     class Meta:
         model = Household
@@ -373,6 +395,7 @@ class HouseholdDetailSerializer(serializers.ModelSerializer):
             "updated_at",
             "members",
             "kk_changes",
+            "pathway",
         ]
         read_only_fields = fields
 

@@ -7,9 +7,12 @@ class InterventionsConfig(AppConfig):
     verbose_name = _("Interventions")
 
     def ready(self):
+        from households.api import register_detail_section
         from households.signals import household_data_changed
 
-        from . import services, tasks  # noqa: F401  (registers the Celery tasks)
+        from . import api, services, tasks  # noqa: F401  (registers the Celery tasks)
+
+        register_detail_section("pathway", api.household_pathway)
 
         household_data_changed.connect(
             services.on_household_data_changed, dispatch_uid="interventions.recalculate"

@@ -758,3 +758,18 @@ def test_pathway_language_changes_words_only(rf, lebak_hh):
     with translation.override("id"):
         indonesian = household_pathway(household, rf.get("/"))
     assert skeleton(dict(english)) == skeleton(dict(indonesian))
+
+
+@pytest.mark.django_db
+def test_household_detail_includes_tier_and_explanation(api, field_worker_lebak, desa_lebak):
+    from interventions import services as pathway
+
+    hh = make_household(desa_lebak, per_person=310_000, toilet="none")
+    pathway.household_recalculate(household_id=hh.pk)
+    pathway.case_verify(actor=field_worker_lebak, household=hh)
+    pathway.household_recalculate(household_id=hh.pk)
+    api.force_authenticate(field_worker_lebak)
+    data = api.get(f"/api/v1/households/{hh.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert data["pathway"]["state"] == "tier1"
+    assert "391.000" in data["pathway"]["explanation"]
+    assert any(not line["passed"] for line in data["pathway"]["criteria"])
