@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, InvalidOperation
 
-import django_filters
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -85,21 +84,6 @@ def valid_data(serializer_class, data, **kwargs) -> dict:
 
 
 # --- filters ----------------------------------------------------------------------------------
-
-
-class HouseholdApiFilter(HouseholdFilter):
-    """HouseholdFilter as it is; the hint documents its region filters as codes in the schema."""
-
-    def filter_region(self, queryset, name, value: Region):
-        return super().filter_region(queryset, name, value)
-
-
-class MemberApiFilter(MemberFilter):
-    """MemberFilter with the household id bounded: a huge id is a 400, not a database error."""
-
-    household = django_filters.NumberFilter(
-        field_name="household_id", min_value=1, max_value=ID_MAX, decimal_places=0
-    )
 
 
 # --- fields -----------------------------------------------------------------------------------
@@ -534,7 +518,7 @@ class HouseholdViewSet(DetailMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     household that moved or dissolved changes its status)."""
 
     queryset = Household.objects.none()  # the model, for the schema; reads use get_queryset
-    filterset_class = HouseholdApiFilter
+    filterset_class = HouseholdFilter
     ordering_fields = [
         "id",
         "updated_at",
@@ -607,7 +591,7 @@ class MemberViewSet(DetailMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     never deleted."""
 
     queryset = Member.objects.none()  # the model, for the schema; reads use get_queryset
-    filterset_class = MemberApiFilter
+    filterset_class = MemberFilter
     ordering_fields = ["id", "name", "birth_date", "updated_at"]
 
     def get_queryset(self):

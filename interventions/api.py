@@ -13,7 +13,7 @@ value is the same in both languages. ``household_pathway`` is the household deta
 it stand and why" block.
 """
 
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -32,7 +32,6 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from households.models import Household
-from households.scoping import household_q
 from opd.access import access_for
 from opd.models import Role
 from regions.models import Region
@@ -49,7 +48,7 @@ from .models import (
     TransitionKind,
 )
 from .pathway import REGISTERED, ExitReason, State
-from .selectors import jobs_visible_to
+from .selectors import jobs_visible_to, scoped
 
 # --- permissions ------------------------------------------------------------------------------
 
@@ -95,11 +94,6 @@ class JobAccess(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return access.has_role(*JOB_READERS)
         return access.has_role(*JOB_STARTERS)
-
-
-def _scoped(qs: QuerySet, user) -> QuerySet:
-    """Rows whose household the user may see."""
-    return qs.filter(household_q(user, prefix="household__"))
 
 
 # --- serializers ------------------------------------------------------------------------------
@@ -514,7 +508,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            _scoped(Assessment.objects.all(), self.request.user)
+            scoped(Assessment.objects.all(), self.request.user)
             .annotate(rule_set_version=F("rule_set__version"))
             .defer("inputs", "fingerprint")
             .order_by("-assessed_at", "-id")
@@ -534,7 +528,7 @@ class TransitionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            _scoped(Transition.objects.all(), self.request.user)
+            scoped(Transition.objects.all(), self.request.user)
             .select_related("actor")
             .order_by("-at", "-id")
         )
@@ -560,7 +554,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
-            _scoped(Case.objects.all(), self.request.user)
+            scoped(Case.objects.all(), self.request.user)
             .select_related("latest_assessment")
             .defer("recent", "latest_assessment__inputs", "latest_assessment__fingerprint")
             .order_by("-household_id")

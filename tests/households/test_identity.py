@@ -4,11 +4,20 @@ import re
 from datetime import date
 
 import pytest
+from django.utils import translation
 from django.utils.functional import Promise
 from hypothesis import given
 from hypothesis import strategies as st
 
 from households.identity import BULLET, check_kk, check_nik, mask, nik_for
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The message assertions below read the English source strings."""
+    with translation.override("en"):
+        yield
+
 
 PROVINCES = frozenset({"11", "31", "32", "36"})
 KNOWN = frozenset({"3601", "360101", "360102", "3602", "360201", "3603", "360301"})
