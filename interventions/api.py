@@ -48,7 +48,7 @@ from .models import (
     TransitionKind,
 )
 from .pathway import REGISTERED, ExitReason, State
-from .selectors import jobs_visible_to, scoped
+from .selectors import JOB_READERS, JOB_STARTERS, jobs_visible_to, scoped
 
 # --- permissions ------------------------------------------------------------------------------
 
@@ -80,10 +80,6 @@ class ReadsPersonalData(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return access_for(request.user).reads_personal_data
-
-
-JOB_READERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.AUDITOR)
-JOB_STARTERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF)
 
 
 class JobAccess(permissions.BasePermission):

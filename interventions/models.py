@@ -5,6 +5,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from households.choices import RegistrationSource
 from households.models import Household
 from regions.models import Region
 
@@ -220,6 +221,11 @@ class Transition(models.Model):
 
     @property
     def reason_text(self) -> str:
+        if self.reason_code == "verified":
+            return self.reason or str(_("Verified in the field."))
+        if self.reason_code == "imported":
+            register = RegistrationSource(self.reason_params["register"]).label
+            return str(_("Imported from %(register)s, which verified it.") % {"register": register})
         if self.reason_code:
             return reason_text(self.reason_code, self.reason_params)
         return self.reason

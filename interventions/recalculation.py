@@ -4,6 +4,11 @@ One chunk is a handful of bulk reads (households, their active members, their ca
 in Python, and bulk writes (assessments, cases, transitions) in one transaction. A household whose
 inputs and rule set are unchanged since its last assessment is skipped, so a rerun writes nothing.
 The same function serves one household (after its data changed) and the whole province.
+
+Two writers, same rows: on PostgreSQL, psycopg 3 COPY (assessment ids drawn from their sequence
+in one query; changed cases through a temporary table and one UPDATE ... FROM); elsewhere the
+portable bulk_create / bulk_update. Reads use plain `values_list` (no cursor kept open), so COPY
+runs on the same connection safely. JSON is encoded once, compactly (same keys and values).
 """
 
 import hashlib
@@ -12,14 +17,23 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from households.choices import HouseholdStatus, MemberStatus
 from households.models import Household, Member
 
-from .evaluation import CompiledRules, HouseholdFacts, compile_rules, evaluate
+from .evaluation import (
+    CompiledRules,
+    HouseholdFacts,
+    MemberFacts,
+    Verdict,
+    age_on,
+    compile_rules,
+    evaluate,
+)
 from .models import Assessment, Case, RecalculationJob, RuleSet, Transition, TransitionKind
 from .pathway import EXITED, REGISTERED, AssessmentPoint, Decision, decide
 
@@ -81,18 +95,119 @@ def fingerprint(inputs: dict, rule_set_version: int) -> str:
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
 
-def read_facts(ids: Sequence[int], today: date) -> dict[int, HouseholdFacts]:
-    """Facts of the active households among `ids`: two queries whatever the chunk size."""
-    households = Household.objects.filter(pk__in=ids, status=HouseholdStatus.ACTIVE).values(
-        *HOUSEHOLD_VALUES
+# JSON as stored: `inputs` sorted (the same text feeds the fingerprint), `verdict` compact. A
+# MappingProxyType (a line's shared detail) is encoded as the dict it wraps.
+_encode_sorted = json.JSONEncoder(sort_keys=True, default=str).encode
+_encode_compact = json.JSONEncoder(separators=(",", ":"), default=dict).encode
+_sha1 = partial(hashlib.sha1, usedforsecurity=False)
+
+
+@dataclass(slots=True)
+class _CaseRow:
+    """A case as the chunk reads and changes it (a Case model instance only for the ORM path)."""
+
+    household_id: int
+    state: str
+    since: datetime
+    latest_assessment_id: int | None
+    fingerprint: str
+    recent: list
+    is_overridden: bool
+    is_new: bool = False
+
+    def as_model(self) -> Case:
+        return Case(**{name: getattr(self, name) for name in CASE_COLUMNS})
+
+
+CASE_COLUMNS = (
+    "household_id",
+    "state",
+    "since",
+    "latest_assessment_id",
+    "fingerprint",
+    "recent",
+    "is_overridden",
+)
+
+
+@dataclass(slots=True)
+class _Assessed:
+    case: _CaseRow
+    inputs: dict
+    inputs_json: str
+    verdict: Verdict
+    steps: list
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _int_or_none(value) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _bool_or_none(value) -> bool | None:
+    return None if value is None or value == "" else bool(value)
+
+
+def _member(row: tuple, today: date) -> MemberFacts:
+    """MemberFacts.from_dict for a MEMBER_VALUES row, without the dict (same values)."""
+    _, birth, sex, relationship, school, education, work, disability, chronic, insurance = row
+    if birth and not isinstance(birth, date):
+        birth = date.fromisoformat(birth)
+    return MemberFacts(
+        age=age_on(birth, today) if birth else None,
+        sex=_text(sex),
+        relationship=_text(relationship),
+        school_enrolment=_text(school),
+        education=_text(education),
+        work_status=_text(work),
+        disability=_text(disability),
+        chronic_illness=_bool_or_none(chronic),
+        health_insurance=_text(insurance),
+        completed_training=False,
     )
-    members: dict[int, list[dict]] = defaultdict(list)
+
+
+def read_facts(ids: Sequence[int], today: date) -> dict[int, HouseholdFacts]:
+    """Facts of the active households among `ids` (in id order): two queries whatever the chunk.
+
+    The same facts as `HouseholdFacts.from_dicts` on the `values()` of HOUSEHOLD_VALUES and
+    MEMBER_VALUES, built from plain tuples (no dict per row).
+    """
+    members: dict[int, list[MemberFacts]] = defaultdict(list)
     member_rows = Member.objects.filter(household_id__in=ids, status=MemberStatus.ACTIVE)
-    for row in member_rows.order_by("household_id", "id").values(*MEMBER_VALUES):
-        members[row["household_id"]].append(row)
-    return {
-        row["id"]: HouseholdFacts.from_dicts(row, members[row["id"]], today) for row in households
-    }
+    for row in member_rows.order_by("household_id", "id").values_list(*MEMBER_VALUES):
+        members[row[0]].append(_member(row, today))
+    households = Household.objects.filter(pk__in=ids, status=HouseholdStatus.ACTIVE)
+    facts = {}
+    for row in households.order_by("pk").values_list(*HOUSEHOLD_VALUES):
+        (pk, spending, desil, water, toilet, septic, floor, wall, roof, area, light, fuel, own,
+         meals) = row  # fmt: skip
+        facts[pk] = HouseholdFacts(
+            members=tuple(members.get(pk, ())),
+            monthly_expenditure=_int_or_none(spending),
+            desil=_int_or_none(desil),
+            water_source=_text(water),
+            toilet=_text(toilet),
+            has_septic_tank=_bool_or_none(septic),
+            floor_material=_text(floor),
+            wall_material=_text(wall),
+            roof_material=_text(roof),
+            floor_area_m2=_int_or_none(area),
+            lighting=_text(light),
+            cooking_fuel=_text(fuel),
+            ownership=_text(own),
+            meals_per_day=_int_or_none(meals),
+            in_active_group=None,
+        )
+    return facts
+
+
+def _read_cases(household_ids: list[int]) -> dict[int, _CaseRow]:
+    rows = Case.objects.select_for_update().filter(household_id__in=household_ids)
+    return {row[0]: _CaseRow(*row) for row in rows.values_list(*CASE_COLUMNS)}
 
 
 def recalculate_chunk(
@@ -102,53 +217,47 @@ def recalculate_chunk(
     now: datetime | None = None,
     job: RecalculationJob | None = None,
     in_transaction: Callable[[ChunkResult], None] | None = None,
+    copy: bool | None = None,
 ) -> ChunkResult:
     """Evaluate the households `ids` and record what changed, in one transaction.
 
     `in_transaction(result)` runs inside that transaction (a job records its progress there, so
-    a killed worker resumes exactly after the last committed chunk).
+    a killed worker resumes exactly after the last committed chunk). `copy`: write with COPY
+    (default: on PostgreSQL) or with the portable bulk_create / bulk_update; the rows are the same.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
+    use_copy = connection.vendor == "postgresql" if copy is None else copy
+    version = rules.rule_set.version
     result = ChunkResult(households=len(ids))
     with transaction.atomic():
         facts_by_id = read_facts(ids, today)
-        cases = {
-            c.household_id: c
-            for c in Case.objects.select_for_update().filter(household_id__in=list(facts_by_id))
-        }
-        new_cases, changed_cases, assessments, moves = [], [], [], []
+        cases = _read_cases(list(facts_by_id))
+        work: list[_Assessed] = []
         for household_id, facts in facts_by_id.items():
             case = cases.get(household_id)
-            is_new = case is None
-            if is_new:
-                case = Case(household_id=household_id, state=REGISTERED, since=now)
+            if case is None:
+                case = _CaseRow(household_id, REGISTERED, now, None, "", [], False, is_new=True)
             elif case.state == EXITED:
                 continue
             inputs = facts.as_dict()
-            print_ = fingerprint(inputs, rules.rule_set.version)
+            inputs_json = _encode_sorted(inputs)
+            # = fingerprint(inputs, version), from the text already encoded
+            print_ = _sha1(f"[{version}, {inputs_json}]".encode()).hexdigest()
             if case.fingerprint == print_:
                 continue
-            (new_cases if is_new else changed_cases).append(case)
-            assessment, steps = _assess(case, facts, inputs, print_, rules, now, today, job)
-            assessments.append(assessment)
-            moves.append((case, assessment, steps))
-        Assessment.objects.bulk_create(assessments, batch_size=1000)
-        transitions = []
-        for case, assessment, steps in moves:
-            case.latest_assessment_id = assessment.pk
-            transitions.extend(_transitions(case.household_id, assessment, steps, now))
-        Case.objects.bulk_create(new_cases, batch_size=1000)
-        Case.objects.bulk_update(changed_cases, CASE_FIELDS, batch_size=1000)
-        Transition.objects.bulk_create(transitions, batch_size=1000)
-        result.assessed = len(assessments)
-        result.moved = sum(1 for _, _, steps in moves if steps)
+            verdict, steps = _assess(case, facts, print_, rules, today, now)
+            work.append(_Assessed(case, inputs, inputs_json, verdict, steps))
+        if work:
+            (_write_copy if use_copy else _write_orm)(work, rules, now, job)
+        result.assessed = len(work)
+        result.moved = sum(1 for item in work if item.steps)
         if in_transaction is not None:
             in_transaction(result)
     return result
 
 
-def _assess(case, facts, inputs, print_, rules, now, today, job):
+def _assess(case: _CaseRow, facts, print_, rules, today, now) -> tuple[Verdict, list]:
     verdict = evaluate(facts, rules.compiled)
     history = [AssessmentPoint(date.fromisoformat(d), s, g) for d, s, g in case.recent]
     steps: list[tuple[str, Decision]] = []
@@ -168,36 +277,226 @@ def _assess(case, facts, inputs, print_, rules, now, today, job):
         case.state = state
         case.since = now
         case.is_overridden = False
-    assessment = Assessment(
-        household_id=case.household_id,
-        rule_set=rules.rule_set,
-        assessed_at=now,
-        inputs=inputs,
-        verdict=verdict.as_dict(),
-        extreme_poor=verdict.extreme_poor,
-        spending_per_person=verdict.spending_per_person,
-        unmet_needs=list(verdict.unmet_needs),
-        recommended_tier=verdict.recommended_tier,
-        meets_graduation=verdict.meets_graduation,
-        fingerprint=print_,
-        job=job,
+    return verdict, steps
+
+
+def verdict_json(verdict: Verdict) -> str:
+    """`json.dumps(verdict.as_dict())`, compact; the lines' dicts built in one pass (faster)."""
+    return _encode_compact(
+        {
+            "extreme_poor": verdict.extreme_poor,
+            "below_extreme_line": verdict.below_extreme_line,
+            "desil_within_cutoff": verdict.desil_within_cutoff,
+            "spending_per_person": verdict.spending_per_person,
+            "unmet_needs": list(verdict.unmet_needs),
+            "unmet_critical_needs": list(verdict.unmet_critical_needs),
+            "eligible_tier2": verdict.eligible_tier2,
+            "eligible_tier3": verdict.eligible_tier3,
+            "meets_graduation": verdict.meets_graduation,
+            "recommended_tier": verdict.recommended_tier,
+            "lines": [
+                {
+                    "code": code,
+                    "need": need,
+                    "value": value,
+                    "threshold": threshold,
+                    "passed": passed,
+                    "detail": detail,  # a MappingProxyType: encoded as its dict
+                }
+                for code, need, value, threshold, passed, detail in verdict.lines
+            ],
+        }
     )
-    return assessment, steps
 
 
-def _transitions(household_id, assessment, steps, now) -> list[Transition]:
-    return [
-        Transition(
-            household_id=household_id,
-            from_state=from_state,
-            to_state=decision.to_state,
-            at=now,
-            actor=None,
-            kind=TransitionKind(decision.kind),
-            reason_code=decision.code,
-            reason_params=decision.params,
-            assessment=assessment,
-            evidence={"assessment": assessment.pk, "rule_set": assessment.rule_set.version},
+def _transition_rows(item: _Assessed, assessment_id: int, version: int, now):
+    """(household_id, from, to, at, kind, reason_code, reason_params, assessment_id, evidence)."""
+    for from_state, decision in item.steps:
+        yield (  # plain strings: psycopg would write an Enum member by its name
+            item.case.household_id,
+            str(from_state),
+            str(decision.to_state),
+            now,
+            TransitionKind(decision.kind).value,
+            decision.code,
+            decision.params,
+            assessment_id,
+            {"assessment": assessment_id, "rule_set": version},
         )
-        for from_state, decision in steps
+
+
+# --- portable writer: bulk_create / bulk_update ---------------------------------------------------
+
+
+def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
+    assessments = [
+        Assessment(
+            household_id=item.case.household_id,
+            rule_set=rules.rule_set,
+            assessed_at=now,
+            inputs=item.inputs,
+            verdict=item.verdict.as_dict(),
+            extreme_poor=item.verdict.extreme_poor,
+            spending_per_person=item.verdict.spending_per_person,
+            unmet_needs=list(item.verdict.unmet_needs),
+            recommended_tier=item.verdict.recommended_tier,
+            meets_graduation=item.verdict.meets_graduation,
+            fingerprint=item.case.fingerprint,
+            job=job,
+        )
+        for item in work
     ]
+    Assessment.objects.bulk_create(assessments, batch_size=1000)
+    transitions = []
+    for item, assessment in zip(work, assessments, strict=True):
+        item.case.latest_assessment_id = assessment.pk
+        for row in _transition_rows(item, assessment.pk, rules.rule_set.version, now):
+            household_id, from_state, to_state, at, kind, code, params, assessment_id, evid = row
+            transitions.append(
+                Transition(
+                    household_id=household_id,
+                    from_state=from_state,
+                    to_state=to_state,
+                    at=at,
+                    actor=None,
+                    kind=kind,
+                    reason_code=code,
+                    reason_params=params,
+                    assessment_id=assessment_id,
+                    evidence=evid,
+                )
+            )
+    Case.objects.bulk_create([i.case.as_model() for i in work if i.case.is_new], batch_size=1000)
+    changed = [i.case.as_model() for i in work if not i.case.is_new]
+    Case.objects.bulk_update(changed, CASE_FIELDS, batch_size=1000)
+    Transition.objects.bulk_create(transitions, batch_size=1000)
+
+
+# --- PostgreSQL writer: COPY ----------------------------------------------------------------------
+
+ASSESSMENT_COLUMNS = (
+    "id",
+    "household_id",
+    "rule_set_id",
+    "assessed_at",
+    "inputs",
+    "verdict",
+    "extreme_poor",
+    "spending_per_person",
+    "unmet_needs",
+    "recommended_tier",
+    "meets_graduation",
+    "fingerprint",
+    "job_id",
+)
+TRANSITION_COLUMNS = (
+    "household_id",
+    "from_state",
+    "to_state",
+    "at",
+    "kind",
+    "reason_code",
+    "reason_params",
+    "assessment_id",
+    "evidence",
+    "actor_id",
+    "reason",
+    "exit_reason",
+)
+CASE_UPDATES = "recalc_case_updates"  # temporary table, one per session, emptied at commit
+
+
+def _copy_sql(table: str, columns: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    return f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+
+
+def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
+    """The same rows as `_write_orm`, through COPY. Constant number of statements per chunk.
+
+    Never call this while a server-side cursor is open on the connection (psycopg 3 would
+    deadlock): the chunk's reads are plain fetches, all consumed before the writes start.
+    """
+    quote = connection.ops.quote_name
+    version = rules.rule_set.version
+    rule_set_id = rules.rule_set.pk
+    job_id = job.pk if job is not None else None
+    case_table = Case._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Assessment._meta.db_table, len(work)],
+        )
+        assessment_ids = [row[0] for row in cursor.fetchall()]
+        raw = cursor.cursor  # psycopg 3
+        transitions = []
+        with raw.copy(_copy_sql(Assessment._meta.db_table, ASSESSMENT_COLUMNS)) as copy:
+            for item, pk in zip(work, assessment_ids, strict=True):
+                verdict = item.verdict
+                item.case.latest_assessment_id = pk
+                copy.write_row(
+                    (
+                        pk,
+                        item.case.household_id,
+                        rule_set_id,
+                        now,
+                        item.inputs_json,
+                        verdict_json(verdict),
+                        verdict.extreme_poor,
+                        verdict.spending_per_person,
+                        _encode_compact(list(verdict.unmet_needs)),
+                        verdict.recommended_tier,
+                        verdict.meets_graduation,
+                        item.case.fingerprint,
+                        job_id,
+                    )
+                )
+                if item.steps:
+                    transitions.extend(_transition_rows(item, pk, version, now))
+        new = [item.case for item in work if item.case.is_new]
+        changed = [item.case for item in work if not item.case.is_new]
+        if new:
+            with raw.copy(_copy_sql(case_table, CASE_COLUMNS)) as copy:
+                for case in new:
+                    copy.write_row(_case_row(case))
+        if changed:
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {CASE_UPDATES} "
+                f"(LIKE {quote(case_table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(f"TRUNCATE {CASE_UPDATES}")  # empty even inside an outer transaction
+            with raw.copy(_copy_sql(CASE_UPDATES, CASE_COLUMNS)) as copy:
+                for case in changed:
+                    copy.write_row(_case_row(case))
+            sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in CASE_COLUMNS[1:])
+            cursor.execute(
+                f"UPDATE {quote(case_table)} AS c SET {sets} FROM {CASE_UPDATES} AS u "  # noqa: S608
+                "WHERE c.household_id = u.household_id"
+            )
+        if transitions:
+            with raw.copy(_copy_sql(Transition._meta.db_table, TRANSITION_COLUMNS)) as copy:
+                for row in transitions:
+                    *head, params, assessment_id, evidence = row
+                    copy.write_row(
+                        (
+                            *head,
+                            _encode_compact(params),
+                            assessment_id,
+                            _encode_compact(evidence),
+                            None,
+                            "",
+                            "",
+                        )
+                    )
+
+
+def _case_row(case: _CaseRow) -> tuple:
+    return (
+        case.household_id,
+        str(case.state),
+        case.since,
+        case.latest_assessment_id,
+        case.fingerprint,
+        _encode_compact(case.recent),
+        case.is_overridden,
+    )

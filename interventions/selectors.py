@@ -8,6 +8,9 @@ from opd.models import Role
 
 from .models import RecalculationJob
 
+JOB_READERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.AUDITOR)
+JOB_STARTERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF)
+
 
 def jobs_visible_to(user) -> QuerySet[RecalculationJob]:
     """Provincial admins and auditors see every job; district staff the jobs of their area and

@@ -303,9 +303,9 @@ def case_verify(*, actor, household: Household, note: str = "") -> Transition:
         case = Case.objects.select_for_update().get(pk=household.pk)
         if case.state != REGISTERED:
             raise DomainError(_("Only a registered household can be verified."))
-        transition = _move(
-            case, actor, VERIFIED, TransitionKind.MANUAL, note or _("Verified in the field.")
-        )
+        transition = _move(case, actor, VERIFIED, TransitionKind.MANUAL, note.strip())
+        transition.reason_code = "verified"  # worded in the reader's language when no note
+        transition.save(update_fields=["reason_code"])
         case.fingerprint = ""  # the next assessment places it in its tier
         case.save(update_fields=["fingerprint"])
         _queue_recalculation(household.pk)
@@ -362,8 +362,8 @@ def cases_verify_imported(*, actor=None) -> int:
                     at=now,
                     actor=actor,
                     kind=TransitionKind.MANUAL,
-                    reason=_("Imported from %(register)s, which verified it.")
-                    % {"register": RegistrationSource(source).label},
+                    reason_code="imported",
+                    reason_params={"register": source},
                     evidence={"register": source},
                 )
                 for pk, source in rows
