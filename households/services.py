@@ -288,7 +288,16 @@ def member_leave(*, actor, member: Member, status: str, left_on: date) -> Member
         others = (
             Member.objects.active().filter(household_id=locked.household_id).exclude(pk=locked.pk)
         )
-        if locked.is_head and others.exists():
+        if not others.exists():
+            raise ValidationError(
+                {
+                    "status": _(
+                        "The last member cannot leave: change the household's status instead "
+                        "(moved away or dissolved)."
+                    )
+                }
+            )
+        if locked.is_head:
             raise ValidationError(
                 {"status": _("Make another member the head before the head leaves.")}
             )

@@ -301,6 +301,8 @@ def household_history(request, pk: int):
 def _history_entries(model, records, clear: bool, *, subject) -> list[dict]:
     """One entry per historical record (newest first in `records`): who, when, what changed."""
     records = list(records)
+    if not records:  # rows written in bulk (imports, demo data) have no history yet
+        return []
     region_names = {}
     entries = []
     for newer, older in zip(records, [*records[1:], None], strict=True):

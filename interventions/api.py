@@ -52,6 +52,8 @@ from .selectors import JOB_READERS, JOB_STARTERS, jobs_visible_to, scoped
 
 # --- permissions ------------------------------------------------------------------------------
 
+ID_MAX = 2**63 - 1  # the largest id the databases store
+
 
 class ReadsRegister(permissions.BasePermission):
     """Rule sets are read by the register's readers (not OPD officers or CSR partners)."""
@@ -368,8 +370,12 @@ class RuleSetFilter(filters.FilterSet):
 
 
 class AssessmentFilter(filters.FilterSet):
-    household = filters.NumberFilter(field_name="household", label=_("Household"))
-    rule_set = filters.NumberFilter(field_name="rule_set__version", label=_("Rule-set version"))
+    household = filters.NumberFilter(
+        field_name="household", label=_("Household"), min_value=1, max_value=ID_MAX
+    )
+    rule_set = filters.NumberFilter(
+        field_name="rule_set__version", label=_("Rule-set version"), min_value=1, max_value=ID_MAX
+    )
     extreme_poor = filters.BooleanFilter()
     recommended_tier = filters.TypedChoiceFilter(
         choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int, label=_("Recommended tier")
@@ -384,7 +390,9 @@ class AssessmentFilter(filters.FilterSet):
 
 
 class TransitionFilter(filters.FilterSet):
-    household = filters.NumberFilter(field_name="household", label=_("Household"))
+    household = filters.NumberFilter(
+        field_name="household", label=_("Household"), min_value=1, max_value=ID_MAX
+    )
     from_state = filters.ChoiceFilter(choices=State.choices)
     to_state = filters.ChoiceFilter(choices=State.choices)
     kind = filters.ChoiceFilter(choices=TransitionKind.choices)

@@ -141,6 +141,12 @@ FIELD_FOR_PATH = {".".join(path): name for name, path in RULE_PATHS.items()}
 
 
 class PrettyJSONField(forms.JSONField):
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError as exc:  # absurdly deep nesting is not a rule set
+            raise forms.ValidationError(_("The JSON is nested too deeply.")) from exc
+
     def prepare_value(self, value):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value

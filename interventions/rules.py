@@ -44,6 +44,7 @@ tier 3 can only add requirements; validation refuses a tier 3 that would be loos
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -279,6 +280,10 @@ DEFAULT_RULES: Final[dict] = {
 }
 
 
+# A line per person per month above this is a typing error, not a policy.
+MAX_LINE: Final = 100_000_000
+
+
 def default_rules() -> dict:
     """A fresh, mutable copy of ``DEFAULT_RULES``."""
     return copy.deepcopy(DEFAULT_RULES)
@@ -300,7 +305,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number; NaN and infinity (which some editors write) are not numbers here."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _as_int(value: Any) -> int | None:
@@ -674,9 +680,13 @@ def validate_rules(data: dict) -> dict:
     errors = _Errors()
     rules = _section(data, DEFAULT_RULES, "", errors)
     _whole(rules, "year", "", errors, minimum=2000, maximum=2100)
-    money = _("Must be a whole number of rupiah above zero.")
-    extreme = _whole(rules, "extreme_poverty_line", "", errors, minimum=1, message=money)
-    provincial = _whole(rules, "poverty_line", "", errors, minimum=1, message=money)
+    money = _("Must be a whole number of rupiah above zero and at most Rp 100.000.000.")
+    extreme = _whole(
+        rules, "extreme_poverty_line", "", errors, minimum=1, maximum=MAX_LINE, message=money
+    )
+    provincial = _whole(
+        rules, "poverty_line", "", errors, minimum=1, maximum=MAX_LINE, message=money
+    )
     if extreme is not None and provincial is not None and extreme > provincial:
         errors.add(
             "extreme_poverty_line",
@@ -694,3 +704,26 @@ def validate_rules(data: dict) -> dict:
     if errors.by_path:
         raise ValidationError(errors.by_path)
     return rules
+
+
+def validate_conditions(conditions: list) -> list:
+    """Check a list of household-fact conditions (a programme's eligibility) and return it
+    normalised, or raise ``ValidationError``.
+
+    The conditions use the rule-set condition language on ``HOUSEHOLD_FACTS`` (member facts
+    through ``any_member`` / ``count_members``); all of them must hold, and an empty list means
+    every household. Error keys are relative paths: ``"[0].field"``, ``"[1].value[0]"``; an
+    input that is not a list is a non-field error.
+    """
+    errors = _Errors()
+    if not isinstance(conditions, list):
+        errors.add(
+            "", _("Must be a list of conditions (an empty list: every household is eligible).")
+        )
+        raise ValidationError(errors.by_path)
+    result = [
+        _condition(item, f"[{i}]", errors, HOUSEHOLD_FACTS) for i, item in enumerate(conditions)
+    ]
+    if errors.by_path:
+        raise ValidationError(errors.by_path)
+    return result

@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 BATCH_LOCK_KEY = 0x50435243  # "PCRC": PostgreSQL advisory lock of the batch recalculation
 
 
+class BatchBusy(Exception):
+    """Another batch recalculation holds the lock; try this job again later."""
+
+
 # --- rule sets --------------------------------------------------------------------------------
 
 
@@ -186,7 +190,7 @@ def job_run(*, job_id: int, chunk_size: int | None = None) -> RecalculationJob:
         job = RecalculationJob.objects.select_related("region").get(pk=job_id)
         if not acquired:
             logger.info("Recalculation job %s waits: another batch holds the lock.", job_id)
-            return job
+            raise BatchBusy(job_id)
         if job.status == JobStatus.DONE:
             return job
         rules = RulesInForce.load()

@@ -13,9 +13,12 @@ def recalculate_household(household_id: int) -> dict:
     return {"assessed": result.assessed, "moved": result.moved}
 
 
-@shared_task(acks_late=True)
-def run_recalculation_job(job_id: int) -> str:
-    return services.job_run(job_id=job_id).status
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def run_recalculation_job(self, job_id: int) -> str:
+    try:
+        return services.job_run(job_id=job_id).status
+    except services.BatchBusy as exc:  # one batch at a time: wait for the running one
+        raise self.retry(countdown=30, exc=exc) from exc
 
 
 @shared_task

@@ -139,25 +139,25 @@ HEALTH0 = "deprivations.health.criteria[0]"
         pytest.param(
             changed("extreme_poverty_line", -1),
             "extreme_poverty_line",
-            "Must be a whole number of rupiah above zero.",
+            "Must be a whole number of rupiah above zero and at most Rp 100.000.000.",
             id="negative-line",
         ),
         pytest.param(
             changed("extreme_poverty_line", 0),
             "extreme_poverty_line",
-            "Must be a whole number of rupiah above zero.",
+            "Must be a whole number of rupiah above zero and at most Rp 100.000.000.",
             id="zero-line",
         ),
         pytest.param(
             changed("extreme_poverty_line", "391000"),
             "extreme_poverty_line",
-            "Must be a whole number of rupiah above zero.",
+            "Must be a whole number of rupiah above zero and at most Rp 100.000.000.",
             id="line-as-text",
         ),
         pytest.param(
             changed("poverty_line", 684_232.5),
             "poverty_line",
-            "Must be a whole number of rupiah above zero.",
+            "Must be a whole number of rupiah above zero and at most Rp 100.000.000.",
             id="fractional-line",
         ),
         pytest.param(

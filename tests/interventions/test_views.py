@@ -522,7 +522,7 @@ def test_editor_saves_a_draft(client, province_admin, draft):
         (
             {"extreme_poverty_line": -5},
             "extreme_poverty_line",
-            "Must be a whole number of rupiah above zero.",
+            "Must be a whole number of rupiah above zero and at most Rp 100.000.000.",
         ),
         (
             {"tier2_max_unmet": 0, "tier3_max_unmet": 2},
@@ -602,7 +602,7 @@ def test_publishing_invalid_rules_publishes_nothing(client, province_admin):
     client.force_login(province_admin)
     response = client.post(reverse("interventions:rule_publish", args=[bad.version]))
     assert response.status_code == 200
-    assert "extreme_poverty_line: Must be a whole number of rupiah above zero." in text(response)
+    assert "extreme_poverty_line: Must be a whole number of rupiah above zero" in text(response)
     assert RuleSet.objects.get(pk=bad.pk).status == RuleSetStatus.DRAFT
     assert RuleSet.objects.get(version=1).status == RuleSetStatus.PUBLISHED
     assert not RecalculationJob.objects.exists()
