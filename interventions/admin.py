@@ -1,7 +1,15 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Assessment, Case, RecalculationJob, RuleSet, Transition
+from .models import (
+    Assessment,
+    Case,
+    Programme,
+    ProgrammePeriod,
+    RecalculationJob,
+    RuleSet,
+    Transition,
+)
 
 
 class ReadOnlyMixin:
@@ -58,3 +66,33 @@ class TransitionAdmin(ReadOnlyMixin, ScopedMixin, admin.ModelAdmin):
 class RecalculationJobAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("id", "trigger", "region", "status", "processed", "total", "created_at")
     list_filter = ("status", "trigger")
+
+
+# --- programme catalogue: edited through its pages and API (the services check every rule) ----
+
+
+class ProgrammePeriodInline(admin.TabularInline):
+    model = ProgrammePeriod
+    fields = ("name", "starts_on", "ends_on", "quota", "budget")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("code", "name", "owner", "tier", "strategy", "unit_value", "is_active")
+    list_filter = ("tier", "strategy", "is_active", "owner")
+    list_select_related = ("owner",)
+    search_fields = ("code", "name")
+    inlines = [ProgrammePeriodInline]
+
+
+@admin.register(ProgrammePeriod)
+class ProgrammePeriodAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("programme", "name", "starts_on", "ends_on", "quota", "budget")
+    list_select_related = ("programme",)
+    search_fields = ("programme__code", "name")

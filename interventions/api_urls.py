@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import api
+from .programme_api import ProgrammeViewSet
 
 router = SimpleRouter()
 router.register("rulesets", api.RuleSetViewSet, basename="ruleset")
@@ -9,5 +10,6 @@ router.register("assessments", api.AssessmentViewSet, basename="assessment")
 router.register("transitions", api.TransitionViewSet, basename="transition")
 router.register("cases", api.CaseViewSet, basename="case")
 router.register("jobs", api.JobViewSet, basename="job")
+router.register("programmes", ProgrammeViewSet, basename="programme")
 
 urlpatterns = [path("", include(router.urls))]

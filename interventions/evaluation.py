@@ -960,3 +960,11 @@ def render_summary(p: Mapping[str, Any], lead: str = "tier") -> str:
     if reasons:
         return _("Tier %(tier)s because %(reasons)s.") % params
     return _("Tier %(tier)s.") % params
+
+
+def household_matches(facts: HouseholdFacts, conditions: Iterable[dict]) -> bool:
+    """Does a household meet every condition (``rules.validate_conditions`` output)?
+
+    An empty list matches every household. Used for programme eligibility.
+    """
+    return all(_compile(condition)(facts) for condition in conditions)

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -287,3 +287,140 @@ class RecalculationJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, round(100 * self.processed / self.total))
+
+
+# --- programme catalogue ----------------------------------------------------------------------
+
+
+class Strategy(models.TextChoices):
+    """The national strategy a programme serves (Inpres 4/2022 and 8/2025)."""
+
+    REDUCE_BURDEN = "reduce_burden", _("Reduce the expenditure burden")
+    RAISE_INCOME = "raise_income", _("Raise income")
+    REDUCE_POCKETS = "reduce_pockets", _("Reduce poverty pockets")
+
+
+class FundingSource(models.TextChoices):
+    APBN = "apbn", _("APBN (state budget)")
+    APBD_PROVINSI = "apbd_provinsi", _("APBD provinsi (provincial budget)")
+    APBD_KABUPATEN = "apbd_kabupaten", _("APBD kabupaten/kota (district budget)")
+    CSR = "csr", _("CSR (companies)")
+    OTHER = "other", _("Other")
+
+
+class ProgrammeTier(models.IntegerChoices):
+    TIER1 = 1, _("Tier 1 · basic-needs aid")
+    TIER2 = 2, _("Tier 2 · individual empowerment")
+    TIER3 = 3, _("Tier 3 · group empowerment")
+
+
+class ProgrammeQuerySet(models.QuerySet):
+    def running(self, on):
+        """Programmes switched on whose active dates include the date ``on``."""
+        return self.filter(is_active=True, active_from__lte=on).filter(
+            Q(active_until__isnull=True) | Q(active_until__gte=on)
+        )
+
+
+class Programme(models.Model):
+    """An intervention an agency (OPD) offers: the needs it meets, its tier, money and reach.
+
+    ``needs``, ``funding_sources`` and ``eligibility`` are JSON lists checked by the services
+    (``interventions.programmes``): need codes of ``rules.NEEDS`` (plus "training" for tier 2 and
+    "business" for tier 3), ``FundingSource`` values, and household-fact conditions in the
+    rule-set condition language (all must hold; [] = every household).
+    """
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    owner = models.ForeignKey(
+        "opd.Organisation",
+        verbose_name=_("owner (OPD)"),
+        on_delete=models.PROTECT,
+        related_name="programmes",
+    )
+    tier = models.PositiveSmallIntegerField(_("tier"), choices=ProgrammeTier.choices)
+    needs = models.JSONField(_("needs met"), default=list)
+    funding_sources = models.JSONField(_("funding sources"), default=list)
+    strategy = models.CharField(_("strategy"), max_length=20, choices=Strategy.choices)
+    unit = models.CharField(_("unit of delivery"), max_length=60)
+    unit_value = models.PositiveBigIntegerField(_("value per unit (Rp)"))
+    eligibility = models.JSONField(_("eligibility"), default=list, blank=True)
+    target_regions = models.ManyToManyField(
+        Region,
+        verbose_name=_("target regions"),
+        blank=True,
+        related_name="+",
+        help_text=_("Empty means the whole province."),
+    )
+    active_from = models.DateField(_("active from"))
+    active_until = models.DateField(_("active until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    source_note = models.TextField(_("source of the amounts"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(m2m_fields=[target_regions])
+
+    objects = ProgrammeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tier", "code"]
+        verbose_name = _("programme")
+        verbose_name_plural = _("programmes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tier__gte=1, tier__lte=3), name="programme_tier_1_to_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_until__isnull=True) | Q(active_until__gte=F("active_from")),
+                name="programme_active_until_after_from",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+    def covers(self, region_code: str) -> bool:
+        """Does the programme reach a region (its targets, or the whole province when none)?
+        Reads ``target_regions`` (prefetch it for many programmes)."""
+        targets = [region.code for region in self.target_regions.all()]
+        return not targets or any(
+            region_code == code or region_code.startswith(code + ".") for code in targets
+        )
+
+
+class ProgrammePeriod(models.Model):
+    """A budget period of a programme (a year, a semester) with its quota and budget."""
+
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.CASCADE,
+        related_name="periods",
+    )
+    name = models.CharField(_("name"), max_length=20, help_text=_('e.g. "2026" or "2026-S1"'))
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    quota = models.PositiveIntegerField(
+        _("quota (households)"), null=True, blank=True, help_text=_("Empty means no limit.")
+    )
+    budget = models.PositiveBigIntegerField(
+        _("budget (Rp)"), null=True, blank=True, help_text=_("Empty means no limit.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["programme", "starts_on"]
+        verbose_name = _("programme period")
+        verbose_name_plural = _("programme periods")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="programme_period_name"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gt=F("starts_on")), name="programme_period_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} · {self.name}"

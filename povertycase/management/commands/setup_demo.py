@@ -68,6 +68,7 @@ class Command(BaseCommand):
         if not Region.objects.exists():
             call_command("load_regions", stdout=self.stdout)
         call_command("load_organisations", stdout=self.stdout)
+        call_command("load_programmes", stdout=self.stdout)
         Organisation.objects.get_or_create(
             name=DEMO_CSR_NAME,
             defaults={"short_name": DEMO_CSR_SHORT_NAME, "kind": OrganisationKind.CSR},
