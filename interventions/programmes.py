@@ -772,7 +772,9 @@ class ProgrammeFilter(django_filters.FilterSet):
         method="filter_need",
         empty_label=ALL,
     )
-    strategy = django_filters.ChoiceFilter(label=gettext_lazy("Strategy"), choices=Strategy.choices)
+    strategy = django_filters.ChoiceFilter(
+        label=gettext_lazy("Strategy"), choices=Strategy.choices, empty_label=ALL
+    )
     funding_source = django_filters.ChoiceFilter(
         label=gettext_lazy("Funding source"),
         choices=FundingSource.choices,
