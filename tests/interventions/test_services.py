@@ -167,15 +167,17 @@ def test_publishing_a_higher_line_moves_exactly_the_households_between_the_lines
         "tier1": make_household(desa_lebak, per_person=250_000, toilet="none"),
         # tier 2: needs met, spending below both lines (normal while training)
         "tier2": make_household(desa_lebak, per_person=300_000),
-        # graduated, spending between the old and the new line
+        # graduated, spending between the old and the new line (the old line itself included)
         "between": make_household(desa_lebak, per_person=420_000),
-        # graduated, spending above the new line
+        "at_old_line": make_household(desa_lebak, per_person=391_000),
+        # graduated, spending at or above the new line
+        "at_new_line": make_household(desa_lebak, per_person=450_000),
         "above_new": make_household(desa_lebak, per_person=500_000),
     }
     now = timezone.now()
-    for key, state in [("tier1", "tier1"), ("tier2", "tier2"), ("between", "graduated")]:
-        Case.objects.create(household=households[key], state=state, since=now)
-    Case.objects.create(household=households["above_new"], state="graduated", since=now)
+    states = {"tier1": "tier1", "tier2": "tier2"}
+    for key, household in households.items():
+        Case.objects.create(household=household, state=states.get(key, "graduated"), since=now)
     run_province()  # settle under the line in force (Rp 391.000): nobody moves
     assert not Transition.objects.exists()
     before = set(Transition.objects.values_list("pk", flat=True))
@@ -190,12 +192,14 @@ def test_publishing_a_higher_line_moves_exactly_the_households_between_the_lines
     assert job.status == JobStatus.DONE  # ran in-process after commit
 
     new = Transition.objects.exclude(pk__in=before)
-    assert [t.household_id for t in new] == [households["between"].pk]
-    relapse = new.get()
-    assert relapse.kind == TransitionKind.RELAPSE
-    assert relapse.to_state == "tier1"
-    assert "450.000" in relapse.reason_text
-    assert relapse.assessment.rule_set == draft
+    moved = {households["between"].pk, households["at_old_line"].pk}
+    assert {t.household_id for t in new} == moved
+    for relapse in new:
+        assert relapse.kind == TransitionKind.RELAPSE
+        assert relapse.to_state == "tier1"
+        assert "450.000" in relapse.reason_text
+        assert relapse.assessment.rule_set == draft
+    assert state_of(households["at_new_line"]) == "graduated"
     assert state_of(households["above_new"]) == "graduated"
     assert state_of(households["tier1"]) == "tier1"
     assert state_of(households["tier2"]) == "tier2"
