@@ -398,6 +398,20 @@ class MemberInputSerializer(serializers.ModelSerializer):
         validators = []  # uniqueness and identity are the service's rules
 
 
+class MemberUpdateSerializer(MemberInputSerializer):
+    household_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=_(
+            "The household version the change is based on; a stale one answers 409 "
+            "(recommended for every client that may edit offline)."
+        ),
+    )
+
+    class Meta(MemberInputSerializer.Meta):
+        fields = [*MemberInputSerializer.Meta.fields, "household_version"]
+
+
 class MemberCreateSerializer(MemberInputSerializer):
     household = serializers.PrimaryKeyRelatedField(
         queryset=Household.objects.none(), help_text=_("Id of the household.")
@@ -627,11 +641,14 @@ class MemberViewSet(DetailMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         member = services.member_add(actor=request.user, household=data.pop("household"), **data)
         return Response(self.member_data(member), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MemberInputSerializer, responses={200: MemberDetailSerializer})
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberDetailSerializer})
     def partial_update(self, request, *args, **kwargs):
         member = self.get_object()
-        data = valid_data(MemberInputSerializer, request.data, partial=True)
-        updated = services.member_update(actor=request.user, member=member, **data)
+        data = valid_data(MemberUpdateSerializer, request.data, partial=True)
+        expected = data.pop("household_version", None)
+        updated = services.member_update(
+            actor=request.user, member=member, expected_version=expected, **data
+        )
         return Response(self.member_data(updated))
 
     @extend_schema(request=MakeHeadSerializer, responses={200: MemberDetailSerializer})

@@ -375,6 +375,16 @@ class MemberForm(ShapeOnlyModelForm):
         }
 
 
+class MemberEditForm(MemberForm):
+    """Editing a member carries the household version the user saw (a stale edit is refused)."""
+
+    household_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["household_version"].initial = self.instance.household.version
+
+
 class HeadForm(MemberForm):
     """The head of a household being registered (the relationship is implied)."""
 

@@ -205,10 +205,20 @@ def member_add(*, actor, household: Household, **fields: Any) -> Member:
     return member
 
 
-def member_update(*, actor, member: Member, **fields: Any) -> Member:
-    """Correct a member's data. The head's role moves only through member_make_head."""
+def member_update(
+    *, actor, member: Member, expected_version: int | None = None, **fields: Any
+) -> Member:
+    """Correct a member's data. The head's role moves only through member_make_head.
+
+    `expected_version` is the household version the user saw: a stale one is a conflict.
+    """
     _require_editor(actor, member.household)
     with transaction.atomic():
+        household = Household.objects.select_for_update().get(pk=member.household_id)
+        if expected_version is not None and expected_version != household.version:
+            raise DomainError(
+                _("This household was changed by someone else; reload it and try again.")
+            )
         locked = Member.objects.select_for_update().get(pk=member.pk)
         was_head = locked.is_head
         _assign(locked, fields, MEMBER_FIELDS)

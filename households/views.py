@@ -34,6 +34,7 @@ from .forms import (
     LeaveForm,
     LocationForm,
     MakeHeadForm,
+    MemberEditForm,
     MemberForm,
     add_service_errors,
     clean_region_params,
@@ -475,12 +476,15 @@ def member_add(request, pk: int):
 @login_required
 def member_edit(request, pk: int):
     member = _editable_member(request, pk)
-    form = MemberForm(_posted(request), instance=member)
+    form = MemberEditForm(_posted(request), instance=member)
     status = 200
     if request.method == "POST" and form.is_valid():
         updated, status = _run(
             lambda: services.member_update(
-                actor=request.user, member=member, **form.service_fields()
+                actor=request.user,
+                member=member,
+                expected_version=form.cleaned_data["household_version"],
+                **form.service_fields(),
             ),
             form,
         )

@@ -103,3 +103,36 @@ def test_the_last_member_cannot_leave(field_worker_lebak, desa_lebak):
         )
     assert "status" in exc.value.message_dict
     assert Household.objects.get(pk=household.pk).members.active().count() == 1
+
+
+@pytest.mark.django_db
+def test_stale_member_edit_is_a_conflict_in_page_and_api(
+    client, api, field_worker_lebak, desa_lebak
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    head = household.members.get()
+    seen = household.version
+    register.household_update(actor=field_worker_lebak, household=household, rt="007")
+    client.force_login(field_worker_lebak)
+    page = client.get(reverse("households:member_edit", args=[head.pk]))
+    form = page.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["household_version"] = seen
+    data["occupation"] = "Petani"
+    response = client.post(reverse("households:member_edit", args=[head.pk]), data)
+    assert response.status_code == 409
+    api.force_authenticate(field_worker_lebak)
+    answer = api.patch(
+        f"/api/v1/members/{head.pk}/",
+        {"occupation": "Nelayan", "household_version": seen},
+        format="json",
+    )
+    assert answer.status_code == 409
+    head.refresh_from_db()
+    assert head.occupation == ""
+    fresh = api.patch(
+        f"/api/v1/members/{head.pk}/",
+        {"occupation": "Nelayan", "household_version": seen + 1},
+        format="json",
+    )
+    assert fresh.status_code == 200
