@@ -17,7 +17,7 @@ from regions.models import Level, Region
 from . import choices as c
 from .models import Household, Member
 from .region_views import EMPTY_LABELS
-from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from .services import HOUSEHOLD_FIELDS, HOUSING_FIELDS, MEMBER_FIELDS
 from .validation import kk_check, nik_check
 
 REGION_SELECTS = (
@@ -239,19 +239,7 @@ class HouseholdForm(ShapeOnlyModelForm):
     groups = (
         (
             _("Housing and living conditions"),
-            (
-                "floor_area_m2",
-                "floor_material",
-                "wall_material",
-                "roof_material",
-                "water_source",
-                "toilet",
-                "has_septic_tank",
-                "lighting",
-                "cooking_fuel",
-                "ownership",
-                "meals_per_day",
-            ),
+            HOUSING_FIELDS,
         ),
         (_("Money"), ("monthly_expenditure", "monthly_income")),
         (

@@ -24,12 +24,8 @@ from .models import Household, KkChange, Member, PersonalDataAccess
 from .signals import household_data_changed
 from .validation import kk_check, nik_check
 
-HOUSEHOLD_FIELDS = (
-    "rt",
-    "rw",
-    "address",
-    "lat",
-    "lng",
+# Housing and living conditions (the BPS criteria the deprivations read).
+HOUSING_FIELDS = (
     "floor_area_m2",
     "floor_material",
     "wall_material",
@@ -41,6 +37,14 @@ HOUSEHOLD_FIELDS = (
     "cooking_fuel",
     "ownership",
     "meals_per_day",
+)
+HOUSEHOLD_FIELDS = (
+    "rt",
+    "rw",
+    "address",
+    "lat",
+    "lng",
+    *HOUSING_FIELDS,
     "monthly_expenditure",
     "monthly_income",
     "desil",

@@ -9,7 +9,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
 from opd.access import Access, access_for
-from povertycase.errors import DomainError, NotAllowed, OutOfScope
+from povertycase.views_util import run_service
 from regions.models import Region
 
 from . import choices as c
@@ -41,6 +41,7 @@ from .forms import (
 )
 from .identity import mask
 from .models import Household, Member
+from .services import HOUSING_FIELDS
 from .validation import nik_warnings
 
 PAGE_SIZE = 25
@@ -54,19 +55,7 @@ DETAIL_SECTIONS = (
     ),
     (
         "housing",
-        (
-            "floor_area_m2",
-            "floor_material",
-            "wall_material",
-            "roof_material",
-            "water_source",
-            "toilet",
-            "has_septic_tank",
-            "lighting",
-            "cooking_fuel",
-            "ownership",
-            "meals_per_day",
-        ),
+        HOUSING_FIELDS,
     ),
     ("money", ("monthly_expenditure", "monthly_income")),
     (
@@ -148,19 +137,11 @@ def _posted(request):
 
 def _run(call, form, *, others=(), member_forms=()):
     """Call a service; on refusal put its errors on the forms. Returns (result, HTTP status)."""
-    try:
-        return call(), 200
-    except ValidationError as exc:
+
+    def add_errors(exc):
         add_service_errors(exc, form, others=others, member_forms=member_forms)
-        return None, 200
-    except OutOfScope as exc:
-        raise Http404 from exc
-    except NotAllowed as exc:
-        form.add_error(None, str(exc.message))
-        return None, 403
-    except DomainError as exc:
-        form.add_error(None, str(exc.message))
-        return None, 409
+
+    return run_service(call, form, add_errors)
 
 
 def _display(obj, name: str):

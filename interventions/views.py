@@ -31,7 +31,8 @@ from households.forms import add_service_errors
 from households.models import Household
 from opd.access import Access, access_for, reachable_regions
 from opd.models import Role
-from povertycase.errors import DomainError, NotAllowed, OutOfScope
+from povertycase.errors import DomainError, NotAllowed
+from povertycase.views_util import run_service
 from regions.models import Level, Region
 
 from . import services
@@ -109,22 +110,14 @@ def _reads_cases(access: Access) -> bool:
 
 def _run(call, form):
     """Call a service; on refusal put its errors on the form. Returns (result, HTTP status)."""
-    try:
-        return call(), 200
-    except ValidationError as exc:
+
+    def add_errors(exc):
         if isinstance(form, RuleSetForm):
             form.add_rule_errors(exc)
         else:
             add_service_errors(exc, form)
-        return None, 200
-    except OutOfScope as exc:
-        raise Http404 from exc
-    except NotAllowed as exc:
-        form.add_error(None, str(exc.message))
-        return None, 403
-    except DomainError as exc:
-        form.add_error(None, str(exc.message))
-        return None, 409
+
+    return run_service(call, form, add_errors)
 
 
 # --- household pathway ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
 
 from interventions.programmes import PROGRAMMES_JSON, programmes_load
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, **options):
         try:
-            result = programmes_load(path=file)
+            with translation.override(None):  # operators read the command's output in English
+                result = programmes_load(path=file)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"file": exc.messages}
             lines = [
