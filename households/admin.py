@@ -1,23 +1,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from povertycase.admin import ReadOnlyMixin
+
 from .models import Household, KkChange, Member, PersonalDataAccess
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    """The register is written through its services (forms and API) only, so rules hold everywhere.
-
-    The admin shows records, their change history and who viewed them.
-    """
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    """The register: records, their change history and who viewed them."""
 
 
 class MemberInline(admin.TabularInline):

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from povertycase.admin import ReadOnlyMixin
+
 from .models import (
     Assessment,
     Case,
@@ -10,19 +12,6 @@ from .models import (
     RuleSet,
     Transition,
 )
-
-
-class ReadOnlyMixin:
-    """Pathway records are written by the services (pages, API, tasks) only; the admin reads."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ScopedMixin:
