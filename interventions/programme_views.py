@@ -91,12 +91,13 @@ class ProgrammeForm(FormMixin, forms.Form):
         },
     )
     active_from = forms.DateField(
-        label=gettext_lazy("Active from"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Active from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     active_until = forms.DateField(
         label=gettext_lazy("Active until"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=gettext_lazy("Empty: no end date."),
     )
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
@@ -214,10 +215,12 @@ class PeriodForm(FormMixin, forms.Form):
         help_text=gettext_lazy('e.g. "2026" or "2026-S1"'),
     )
     starts_on = forms.DateField(
-        label=gettext_lazy("Starts on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Starts on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     ends_on = forms.DateField(
-        label=gettext_lazy("Ends on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Ends on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     quota = forms.IntegerField(
         label=gettext_lazy("Quota (households)"),
