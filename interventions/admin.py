@@ -6,9 +6,11 @@ from povertycase.admin import ReadOnlyMixin
 from .models import (
     Assessment,
     Case,
+    Delivery,
     Programme,
     ProgrammePeriod,
     RecalculationJob,
+    Referral,
     RuleSet,
     Transition,
 )
@@ -85,3 +87,47 @@ class ProgrammePeriodAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
     list_display = ("programme", "name", "starts_on", "ends_on", "quota", "budget")
     list_select_related = ("programme",)
     search_fields = ("programme__code", "name")
+
+
+# --- referrals and deliveries: written by interventions.referrals only --------------------------
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ("delivered_on", "quantity", "value", "evidence", "logged_by", "logged_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyMixin, ScopedMixin, SimpleHistoryAdmin):
+    list_display = ("id", "household", "programme", "need", "status", "due_on", "referred_at")
+    list_filter = ("status", "need", "programme__owner")
+    list_select_related = ("programme",)
+    raw_id_fields = ("household", "member")
+    search_fields = ("programme__code",)
+    date_hierarchy = "referred_at"
+    inlines = [DeliveryInline]
+
+    def get_queryset(self, request):
+        from .referral_selectors import referrals_visible_to
+
+        return super().get_queryset(request).filter(pk__in=referrals_visible_to(request.user))
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("id", "referral", "delivered_on", "quantity", "value", "logged_by")
+    list_select_related = ("referral", "logged_by")
+    raw_id_fields = ("referral",)
+    date_hierarchy = "delivered_on"
+
+    def get_queryset(self, request):
+        from .referral_selectors import referrals_visible_to
+
+        visible = referrals_visible_to(request.user)
+        return super().get_queryset(request).filter(referral__in=visible)

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import api
 from .programme_api import ProgrammeViewSet
+from .referral_api import DeliveryViewSet, ReferralViewSet
 
 router = SimpleRouter()
 router.register("rulesets", api.RuleSetViewSet, basename="ruleset")
@@ -11,5 +12,7 @@ router.register("transitions", api.TransitionViewSet, basename="transition")
 router.register("cases", api.CaseViewSet, basename="case")
 router.register("jobs", api.JobViewSet, basename="job")
 router.register("programmes", ProgrammeViewSet, basename="programme")
+router.register("referrals", ReferralViewSet, basename="referral")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 urlpatterns = [path("", include(router.urls))]

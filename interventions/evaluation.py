@@ -141,6 +141,8 @@ class HouseholdFacts:
     ownership: str = ""
     meals_per_day: int | None = None
     in_active_group: bool | None = None  # a member belongs to an active UMKM/KUBE group
+    # Needs a completed referral to a programme covers: evaluated as met whatever the facts.
+    met_needs: tuple[str, ...] = ()
 
     @property
     def member_count(self) -> int:
@@ -184,13 +186,20 @@ class HouseholdFacts:
             ownership=_text(household.get("ownership")),
             meals_per_day=_int_or_none(household.get("meals_per_day")),
             in_active_group=_bool_or_none(household.get("in_active_group")),
+            met_needs=tuple(household.get("met_needs") or ()),
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON snapshot of the inputs (with the derived facts); ``from_dicts`` reads it back."""
+        """JSON snapshot of the inputs (with the derived facts); ``from_dicts`` reads it back.
+
+        ``met_needs`` is in the snapshot only when a programme met a need, so the snapshots
+        (and fingerprints) of households without completed referrals stay as they were.
+        """
         data = {name: getattr(self, name) for name in HOUSEHOLD_FACTS}
         data["floor_area_m2"] = self.floor_area_m2
         data["members"] = [m.as_dict() for m in self.members]
+        if self.met_needs:
+            data["met_needs"] = sorted(self.met_needs)
         return data
 
     @classmethod
@@ -305,6 +314,7 @@ class _NeedRule:
     fields: tuple[str, ...]  # household facts shown on a met line
     code: str
     detail: Mapping[str, Any]  # shared by every line of this need: read-only
+    programme_detail: Mapping[str, Any]  # the same, for a need a programme met
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,9 +336,17 @@ def compile_rules(rules: dict) -> CompiledRules:
         )
         fields = tuple(_household_fields(spec["criteria"]))
         detail = MappingProxyType({"critical": spec["critical"], "label": spec["label"]})
+        by_programme = MappingProxyType({**detail, "met_by": "programme"})
         needs.append(
             _NeedRule(
-                need, spec["critical"], spec["label"], criteria, fields, NEED_PREFIX + need, detail
+                need,
+                spec["critical"],
+                spec["label"],
+                criteria,
+                fields,
+                NEED_PREFIX + need,
+                detail,
+                by_programme,
             )
         )
     return CompiledRules(rules=rules, needs=tuple(needs))
@@ -534,9 +552,16 @@ def evaluate(facts: HouseholdFacts, rules: dict | CompiledRules) -> Verdict:
 
     unmet: list[str] = []
     unmet_critical: list[str] = []
+    met_by_programme = frozenset(facts.met_needs)
     for need_rule in compiled.needs:
         need = need_rule.need
         observed: list[dict] = []
+        if need in met_by_programme:
+            # A completed referral covers the need: met, whatever the facts still say.
+            lines.append(
+                CriterionLine(need_rule.code, need, [], None, True, need_rule.programme_detail)
+            )
+            continue
         for criterion in need_rule.criteria:
             if criterion.test(facts):
                 observed.extend(i for i in criterion.observe(facts) if i not in observed)
@@ -788,6 +813,8 @@ def _need_line_text(line: CriterionLine) -> str:
     observed = _observed_text(line.value or [])
     if line.passed:
         name = str(NEED_NAMES.get(need, need))
+        if line.detail.get("met_by") == "programme":
+            return _("%(need)s: met by a programme.") % {"need": name}
         if observed:
             return _("%(need)s: met (%(facts)s).") % {"need": name, "facts": observed}
         return _("%(need)s: met.") % {"need": name}

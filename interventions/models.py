@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -424,3 +425,151 @@ class ProgrammePeriod(models.Model):
 
     def __str__(self):
         return f"{self.programme_id} · {self.name}"
+
+
+# --- referrals and deliveries -----------------------------------------------------------------
+
+
+class ReferralStatus(models.TextChoices):
+    REFERRED = "referred", _("Waiting for the agency")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATUSES = (ReferralStatus.REFERRED, ReferralStatus.ACCEPTED)
+
+
+class Referral(models.Model):
+    """A household (or one member) referred to an agency's programme for one need.
+
+    referred -> accepted (quota and budget reserved) or rejected; accepted -> completed (a
+    completed referral meets its need) or cancelled. Written only by ``interventions.referrals``.
+    """
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    member = models.ForeignKey(
+        "households.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        help_text=_("For programmes that serve one person (training, school support)."),
+    )
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    period = models.ForeignKey(
+        ProgrammePeriod,
+        verbose_name=_("period"),
+        on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    need = models.CharField(_("need"), max_length=20)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ReferralStatus.choices,
+        default=ReferralStatus.REFERRED,
+        db_index=True,
+    )
+    planned_value = models.PositiveBigIntegerField(
+        _("planned value (Rp)"),
+        help_text=_("Reserved against the period's budget when the agency accepts."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    due_on = models.DateField(_("due on"))
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("referred by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    referred_at = models.DateTimeField(_("referred at"), db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-referred_at", "-id"]
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        indexes = [
+            models.Index(fields=["household", "status"]),
+            models.Index(fields=["programme", "status"]),
+            models.Index(fields=["period", "status"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.household_id} -> {self.programme_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.due_on < timezone.localdate()
+
+
+class Delivery(models.Model):
+    """What an agency delivered on an accepted referral, with optional evidence."""
+
+    referral = models.ForeignKey(
+        Referral,
+        verbose_name=_("referral"),
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+    )
+    delivered_on = models.DateField(_("delivered on"))
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    value = models.PositiveBigIntegerField(_("value (Rp)"))
+    note = models.TextField(_("note"), blank=True)
+    evidence = models.FileField(_("evidence"), upload_to="evidence/%Y/%m/", blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    logged_at = models.DateTimeField(_("logged at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["delivered_on", "id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="delivery_quantity_positive")
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} on {self.delivered_on} ({self.referral_id})"

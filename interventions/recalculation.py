@@ -34,7 +34,17 @@ from .evaluation import (
     compile_rules,
     evaluate,
 )
-from .models import Assessment, Case, RecalculationJob, RuleSet, Transition, TransitionKind
+from .models import (
+    Assessment,
+    Case,
+    Delivery,
+    RecalculationJob,
+    Referral,
+    ReferralStatus,
+    RuleSet,
+    Transition,
+    TransitionKind,
+)
 from .pathway import EXITED, REGISTERED, AssessmentPoint, Decision, decide
 
 HOUSEHOLD_VALUES = (
@@ -65,6 +75,7 @@ MEMBER_VALUES = (
     "chronic_illness",
     "health_insurance",
 )
+TRAINING = "training"  # the need a completed training referral meets, for its member
 RECENT_KEPT = 6  # assessments the pathway looks back on (graduation needs two)
 MAX_STEPS = 4  # moves one assessment may justify (verified -> tier, then onward)
 CASE_FIELDS = ("state", "since", "latest_assessment", "fingerprint", "recent", "is_overridden")
@@ -137,6 +148,8 @@ class _Assessed:
     inputs_json: str
     verdict: Verdict
     steps: list
+    referrals: tuple[int, ...] = ()  # completed referrals behind met needs (for the evidence)
+    deliveries: tuple[int, ...] = ()
 
 
 def _text(value) -> str:
@@ -151,9 +164,9 @@ def _bool_or_none(value) -> bool | None:
     return None if value is None or value == "" else bool(value)
 
 
-def _member(row: tuple, today: date) -> MemberFacts:
+def _member(row: tuple, today: date, trained: bool = False) -> MemberFacts:
     """MemberFacts.from_dict for a MEMBER_VALUES row, without the dict (same values)."""
-    _, birth, sex, relationship, school, education, work, disability, chronic, insurance = row
+    _, birth, sex, relationship, school, education, work, disability, chronic, insurance = row[:10]
     if birth and not isinstance(birth, date):
         birth = date.fromisoformat(birth)
     return MemberFacts(
@@ -166,20 +179,48 @@ def _member(row: tuple, today: date) -> MemberFacts:
         disability=_text(disability),
         chronic_illness=_bool_or_none(chronic),
         health_insurance=_text(insurance),
-        completed_training=False,
+        completed_training=trained,
     )
 
 
-def read_facts(ids: Sequence[int], today: date) -> dict[int, HouseholdFacts]:
-    """Facts of the active households among `ids` (in id order): two queries whatever the chunk.
+@dataclass(frozen=True, slots=True)
+class _Completed:
+    """A completed referral as the chunk reads it."""
+
+    id: int
+    member_id: int | None
+    need: str
+
+
+def read_completed(ids: Sequence[int]) -> dict[int, list[_Completed]]:
+    """Completed referrals of the households `ids`, by household: one query."""
+    completed: dict[int, list[_Completed]] = defaultdict(list)
+    rows = Referral.objects.filter(household_id__in=ids, status=ReferralStatus.COMPLETED)
+    for pk, household_id, member_id, need in rows.order_by("household_id", "pk").values_list(
+        "pk", "household_id", "member_id", "need"
+    ):
+        completed[household_id].append(_Completed(pk, member_id, need))
+    return completed
+
+
+def read_facts(
+    ids: Sequence[int], today: date, completed: dict[int, list[_Completed]] | None = None
+) -> dict[int, HouseholdFacts]:
+    """Facts of the active households among `ids` (in id order): three queries whatever the chunk.
 
     The same facts as `HouseholdFacts.from_dicts` on the `values()` of HOUSEHOLD_VALUES and
-    MEMBER_VALUES, built from plain tuples (no dict per row).
+    MEMBER_VALUES, built from plain tuples (no dict per row), plus what completed referrals
+    meet (`completed`, from `read_completed`, read here when not given): the needs they cover
+    (`met_needs`) and, for a training referral of a member, that member's completed training.
     """
+    if completed is None:
+        completed = read_completed(ids)
+    trained = {c.member_id for refs in completed.values() for c in refs if c.need == TRAINING}
+    trained.discard(None)
     members: dict[int, list[MemberFacts]] = defaultdict(list)
     member_rows = Member.objects.filter(household_id__in=ids, status=MemberStatus.ACTIVE)
-    for row in member_rows.order_by("household_id", "id").values_list(*MEMBER_VALUES):
-        members[row[0]].append(_member(row, today))
+    for row in member_rows.order_by("household_id", "id").values_list(*MEMBER_VALUES, "id"):
+        members[row[0]].append(_member(row, today, row[10] in trained))
     households = Household.objects.filter(pk__in=ids, status=HouseholdStatus.ACTIVE)
     facts = {}
     for row in households.order_by("pk").values_list(*HOUSEHOLD_VALUES):
@@ -201,6 +242,7 @@ def read_facts(ids: Sequence[int], today: date) -> dict[int, HouseholdFacts]:
             ownership=_text(own),
             meals_per_day=_int_or_none(meals),
             in_active_group=None,
+            met_needs=tuple(sorted({c.need for c in completed.get(pk, ()) if c.need != TRAINING})),
         )
     return facts
 
@@ -231,7 +273,8 @@ def recalculate_chunk(
     version = rules.rule_set.version
     result = ChunkResult(households=len(ids))
     with transaction.atomic():
-        facts_by_id = read_facts(ids, today)
+        completed = read_completed(ids)
+        facts_by_id = read_facts(ids, today, completed)
         cases = _read_cases(list(facts_by_id))
         work: list[_Assessed] = []
         for household_id, facts in facts_by_id.items():
@@ -247,7 +290,9 @@ def recalculate_chunk(
             if case.fingerprint == print_:
                 continue
             verdict, steps = _assess(case, facts, print_, rules, today, now)
-            work.append(_Assessed(case, inputs, inputs_json, verdict, steps))
+            refs = tuple(c.id for c in completed.get(household_id, ())) if steps else ()
+            work.append(_Assessed(case, inputs, inputs_json, verdict, steps, refs))
+        _attach_deliveries(work)
         if work:
             (_write_copy if use_copy else _write_orm)(work, rules, now, job)
         result.assessed = len(work)
@@ -309,6 +354,28 @@ def verdict_json(verdict: Verdict) -> str:
     )
 
 
+def _attach_deliveries(work: list[_Assessed]) -> None:
+    """The deliveries of the completed referrals behind the moves: one query for the chunk."""
+    referral_ids = [pk for item in work for pk in item.referrals]
+    if not referral_ids:
+        return
+    by_referral: dict[int, list[int]] = defaultdict(list)
+    rows = Delivery.objects.filter(referral_id__in=referral_ids).order_by("pk")
+    for referral_id, pk in rows.values_list("referral_id", "pk"):
+        by_referral[referral_id].append(pk)
+    for item in work:
+        if item.referrals:
+            item.deliveries = tuple(pk for ref in item.referrals for pk in by_referral[ref])
+
+
+def _evidence(item: _Assessed, assessment_id: int, version: int) -> dict:
+    evidence = {"assessment": assessment_id, "rule_set": version}
+    if item.referrals:
+        evidence["referrals"] = list(item.referrals)
+        evidence["deliveries"] = sorted(item.deliveries)
+    return evidence
+
+
 def _transition_rows(item: _Assessed, assessment_id: int, version: int, now):
     """(household_id, from, to, at, kind, reason_code, reason_params, assessment_id, evidence)."""
     for from_state, decision in item.steps:
@@ -321,7 +388,7 @@ def _transition_rows(item: _Assessed, assessment_id: int, version: int, now):
             decision.code,
             decision.params,
             assessment_id,
-            {"assessment": assessment_id, "rule_set": version},
+            _evidence(item, assessment_id, version),
         )
 
 

@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
 RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
 # Seconds to rest between chunks, to spare the database during office hours (0: no rest).
 RECALC_CHUNK_PAUSE = env.float("RECALC_CHUNK_PAUSE", default=0.0)
+# Largest delivery evidence file (photo or PDF) accepted, in bytes (default 5 MiB).
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("regions/", include("households.region_urls")),
     path("pathway/", include("interventions.urls")),
     path("programmes/", include("interventions.programme_urls")),
+    path("referrals/", include("interventions.referral_urls")),
     path("api/v1/", include("povertycase.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

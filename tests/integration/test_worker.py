@@ -3,13 +3,24 @@
 import pytest
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 
 from households import services as register
 from households.demo import load_demo
 from households.models import Household
-from interventions import services
-from interventions.models import Assessment, Case, JobStatus, RecalculationJob, Transition
+from interventions import referrals, services
+from interventions.models import (
+    Assessment,
+    Case,
+    JobStatus,
+    Programme,
+    RecalculationJob,
+    Transition,
+)
+from interventions.programmes import programmes_load
+from opd.models import Role
 from regions.models import Region
+from tests.conftest import make_user
 from tests.factories import HouseholdFactory
 from tests.interventions.conftest import NEEDS_MET
 
@@ -94,3 +105,49 @@ def test_killed_batch_resumes_to_the_same_result(worker_factory, province_admin)
     connection.close()  # a clean session for the advisory lock
     services.job_run(job_id=fresh.pk)
     assert snapshot() == resumed
+
+
+def test_referrals_delivered_by_two_agencies_move_the_tier_through_the_worker(
+    worker_factory, field_worker_lebak
+):
+    programmes_load()
+    stbm = Programme.objects.get(code="STBM")  # sanitation, Dinkes
+    pkh = Programme.objects.get(code="PKH")  # health, Dinsos
+    dinkes = make_user("dinkes_w", Role.OPD_OFFICER, stbm.owner.short_name, None)
+    dinsos = make_user("dinsos_w", Role.OPD_OFFICER, pkh.owner.short_name, None)
+    desa = Region.objects.get(code="36.02.01.2002")
+    hh = HouseholdFactory(  # no toilet, head without health insurance: two critical needs unmet
+        desa=desa,
+        monthly_expenditure=300_000,
+        head__work_status="working",
+        head__health_insurance="none",
+        **{**NEEDS_MET, "toilet": "none", "has_septic_tank": False},
+    )
+    Case.objects.create(household=hh, state="tier1", since=hh.created_at)
+    worker = worker_factory()
+    worker.start()
+
+    today = timezone.localdate()
+    deliveries = []
+    made = []
+    for programme, need, officer in ((stbm, "sanitation", dinkes), (pkh, "health", dinsos)):
+        referral = referrals.referral_create(
+            actor=field_worker_lebak, household=hh, programme=programme, need=need
+        )
+        referrals.referral_accept(actor=officer, referral=referral)
+        deliveries.append(
+            referrals.delivery_log(
+                actor=officer, referral=referral, delivered_on=today, quantity=1, value=100_000
+            )
+        )
+        referrals.referral_complete(actor=officer, referral=referral)
+        made.append(referral)
+
+    def moved():
+        return Case.objects.filter(pk=hh.pk, state="tier2").exists()
+
+    wait_for(moved, timeout=60)
+    move = Transition.objects.get(household=hh)
+    assert (move.from_state, move.to_state, move.actor) == ("tier1", "tier2", None)
+    assert move.evidence["referrals"] == [r.pk for r in made]
+    assert move.evidence["deliveries"] == sorted(d.pk for d in deliveries)
