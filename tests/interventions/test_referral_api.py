@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from interventions.models import Delivery, Programme, Referral, ReferralStatus, Strategy
 from interventions.programmes import programme_create, programme_period_create
@@ -21,6 +21,15 @@ from interventions.referrals import (
 from opd.models import Organisation
 
 from .conftest import make_household
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English source messages."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 pytestmark = pytest.mark.django_db
 

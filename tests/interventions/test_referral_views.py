@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from interventions import referrals as services
 from interventions.models import Delivery, Programme, Referral
@@ -15,6 +15,15 @@ from interventions.programmes import programme_create, programme_period_create
 from opd.models import Organisation, Role
 from tests.conftest import make_user
 from tests.interventions.conftest import make_household
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English source messages."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 pytestmark = pytest.mark.django_db
 
