@@ -225,7 +225,7 @@ def test_bad_input_is_refused_with_a_field_message_and_nothing_is_stored(
         data["photos"] = [big]
     if "lat" in changes and "lng" not in changes:
         data.pop("lng")
-    response = post(api, data, fmt="multipart", **{}) if "photos" in data else post(api, data)
+    response = post(api, data, fmt="multipart") if "photos" in data else post(api, data)
     assert response.status_code == 400, response.json()
     body = response.json()
     assert field in body, body
