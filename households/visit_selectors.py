@@ -140,12 +140,12 @@ class VisitFilter(django_filters.FilterSet):
         model = Visit
         fields = ["household", "worker", "kecamatan", "desa", "conflict", "far", "visited_at"]
 
-    def filter_region(self, queryset, name, value):
+    def filter_region(self, queryset, name, value: Region):
         if not value:
             return queryset
         return queryset.filter(household__desa__code__startswith=value.code + ".")
 
-    def filter_far(self, queryset, name, value):
+    def filter_far(self, queryset, name, value: bool | None):
         if value is None:
             return queryset
         far = Q(distance_m__gt=settings.VISIT_FAR_METRES)

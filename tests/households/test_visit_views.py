@@ -216,3 +216,29 @@ def test_pages_include_the_offline_queue_for_signed_in_users(client, field_worke
     assert 'data-sw="/sw.js"' in page
     assert "data-queue-count" in page
     assert Visit.objects.count() == 0
+
+
+# role fixture -> (visit page, API detail) for a visit to a household in Kabupaten Pandeglang
+MATRIX = [
+    ("province_admin", 200, 200),
+    ("district_pandeglang", 200, 200),
+    ("auditor", 200, 200),
+    ("district_lebak", 404, 404),
+    ("field_worker_lebak", 404, 404),
+    ("opd_officer", 403, 404),
+    ("csr_partner", 403, 404),
+    ("no_role_user", 403, 404),
+]
+
+
+@pytest.mark.parametrize(("fixture", "page", "api_detail"), MATRIX)
+def test_a_pandeglang_visit_per_role(
+    fixture, page, api_detail, request, client, api, desa_pandeglang
+):
+    worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
+    visit = _record(worker, HouseholdFactory(desa=desa_pandeglang))
+    user = request.getfixturevalue(fixture)
+    client.force_login(user)
+    api.force_authenticate(user)
+    assert client.get(f"/visits/{visit.pk}/").status_code == page
+    assert api.get(f"/api/v1/visits/{visit.pk}/").status_code == api_detail
