@@ -229,7 +229,7 @@
         form.elements.lat.value = position.coords.latitude.toFixed(6);
         form.elements.lng.value = position.coords.longitude.toFixed(6);
         form.elements.gps_accuracy_m.value = Math.round(position.coords.accuracy);
-        text.textContent = MSG.gps.replace("%(m)s", Math.round(position.coords.accuracy));
+        text.textContent = MSG.gps.replace("{m}", Math.round(position.coords.accuracy));
       }, function () { text.textContent = MSG.gpsFailed; }, { enableHighAccuracy: true, timeout: 30000 });
     });
 
