@@ -42,6 +42,7 @@ from . import visit_selectors as selectors
 from . import visits as services
 from .forms import BootstrapMixin
 from .models import Household, Member, Visit, VisitPhoto
+from .selectors import household_list
 from .views import rupiah
 
 PAGE_SIZE = 25
@@ -127,9 +128,7 @@ def record(request):
         if not raw.isdigit() or len(raw) > 18:
             raise Http404
         household = (
-            selectors.due_list(request.user, soon_days=100_000).filter(pk=int(raw)).first()
-            or Household.objects.visible_to(request.user)
-            .select_related("desa")
+            household_list(request.user)
             .filter(pk=int(raw), status=c.HouseholdStatus.ACTIVE)
             .first()
         )
