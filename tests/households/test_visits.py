@@ -19,7 +19,7 @@ from households.identity import nik_for
 from households.models import Household, Member, Visit, VisitPhoto
 from interventions.models import Case, Transition
 from tests.conftest import make_user
-from tests.factories import HouseholdFactory, MemberFactory, next_serial
+from tests.factories import HouseholdFactory, MemberFactory, VisitFactory, next_serial
 
 URL = "/api/v1/visits/"
 # A point in Cilangkahan (Malingping, Lebak), the field worker's area.
@@ -484,13 +484,10 @@ def test_the_due_list_puts_the_most_overdue_first(field_worker_lebak, desa_lebak
     visited = HouseholdFactory(desa=desa_lebak)
     _age(visited, 100)
     _stage(visited, "tier1")
-    Visit.objects.create(
-        uuid=uuid.uuid4(),
+    VisitFactory(
         household=visited,
         worker=field_worker_lebak,
         visited_at=timezone.now() - timedelta(days=5),
-        met="head",
-        household_version=1,
     )  # due in 25 days: not on the list
     graduated = HouseholdFactory(desa=desa_lebak)
     _age(graduated, 60)
@@ -523,16 +520,7 @@ def test_the_due_list_stays_in_the_area(field_worker_lebak, desa_pandeglang, des
 
 
 def _visit(household, worker, **fields):
-    defaults = {
-        "uuid": uuid.uuid4(),
-        "household": household,
-        "worker": worker,
-        "visited_at": timezone.now() - timedelta(days=1),
-        "met": "head",
-        "household_version": 1,
-    }
-    defaults.update(fields)
-    return Visit.objects.create(**defaults)
+    return VisitFactory(household=household, worker=worker, **fields)
 
 
 def test_the_api_list_is_scoped_and_constant_in_queries(
