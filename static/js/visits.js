@@ -80,6 +80,7 @@
 
   /* Resolves to "sent", "refused" (with entry.errors set) or "later". */
   function send(entry) {
+    entry.note = "";
     return fetch(API, {
       method: "POST",
       body: formData(entry),
@@ -111,7 +112,8 @@
               entry.status = "refused";
               return putEntry(entry).then(function () { return false; });
             }
-            return true; // offline or signed out: try again later
+            // Offline or signed out: keep it (with the reason, if any) and try again later.
+            return (entry.note ? putEntry(entry) : Promise.resolve()).then(function () { return true; });
           });
         });
       }, Promise.resolve(false));
