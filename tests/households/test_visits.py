@@ -407,9 +407,10 @@ def test_a_stale_version_without_clashing_fields_is_no_conflict(
     api, field_worker_lebak, district_lebak, household
 ):
     loaded = household.version
-    MemberFactory(household=household)
-    register.member_add  # noqa: B018  (members change the version, not the money fields)
-    register._touch(household, district_lebak)
+    # A member's change bumps the household's version but not its money fields.
+    register.member_update(actor=district_lebak, member=household.members.get(), occupation="Tani")
+    household.refresh_from_db()
+    assert household.version > loaded
     api.force_authenticate(field_worker_lebak)
     response = post(api, payload(household, household_version=loaded))
     assert response.status_code == 201
@@ -565,3 +566,32 @@ def test_the_service_refuses_a_household_outside_the_area(field_worker_lebak, de
 def test_distance_is_a_great_circle():
     # One degree of latitude is about 111 km.
     assert 110_000 < visits.distance_m(-6, 106, -7, 106) < 112_000
+
+
+def test_a_held_member_change_that_still_fails_cannot_be_accepted(
+    api, field_worker_lebak, district_lebak, household, settings
+):
+    settings.LANGUAGE_CODE = "en"
+    member = MemberFactory(household=household)
+    loaded = household.version
+    register.member_leave(
+        actor=district_lebak, member=member, status=c.MemberStatus.DIED, left_on=date(2026, 10, 1)
+    )
+    api.force_authenticate(field_worker_lebak)
+    change = {"change": "moved_out", "member": member.pk, "on": "2026-11-01"}
+    visit_id = post(api, payload(household, household_version=loaded, member_changes=[change]))
+    visit_id = visit_id.json()["id"]
+    api.force_authenticate(district_lebak)
+    refused = api.post(
+        f"{URL}{visit_id}/resolve/", {"accept": ["member_changes[0]"]}, format="json"
+    )
+    assert refused.status_code == 400
+    assert "already left" in " ".join(refused.json()["accept"])
+    assert Visit.objects.get(pk=visit_id).conflict_status == "open"
+    unknown = api.post(f"{URL}{visit_id}/resolve/", {"accept": ["nik"]}, format="json")
+    assert unknown.status_code == 400
+    kept = api.post(f"{URL}{visit_id}/resolve/", {"accept": [], "note": "Died."}, format="json")
+    assert kept.status_code == 200
+    assert kept.json()["conflicts"][0]["outcome"] == "server"
+    member.refresh_from_db()
+    assert member.status == c.MemberStatus.DIED
