@@ -3,7 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from povertycase.admin import ReadOnlyMixin
 
-from .models import Household, KkChange, Member, PersonalDataAccess
+from .models import Household, KkChange, Member, PersonalDataAccess, Visit, VisitPhoto
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
@@ -55,3 +55,45 @@ class PersonalDataAccessAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "household", "action", "channel")
     list_filter = ("action", "channel")
     date_hierarchy = "at"
+
+
+class VisitPhotoInline(admin.TabularInline):
+    model = VisitPhoto
+    fields = ("image", "width", "height", "size_bytes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyAdmin):
+    list_display = (
+        "visited_at",
+        "household",
+        "worker",
+        "met",
+        "conflict_status",
+        "distance_m",
+        "verified_household",
+    )
+    list_filter = ("conflict_status", "met", "verified_household")
+    search_fields = ("uuid", "worker__username")
+    date_hierarchy = "visited_at"
+    list_select_related = ("household", "worker")
+    inlines = [VisitPhotoInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+
+@admin.register(VisitPhoto)
+class VisitPhotoAdmin(ReadOnlyAdmin):
+    list_display = ("visit", "width", "height", "size_bytes")
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).filter(visit__in=Visit.objects.visible_to(request.user))
+        )

@@ -196,3 +196,36 @@ class KkChangeReason(models.TextChoices):
     SPLIT = "split", _("Family split (pecah KK)")
     HEAD_CHANGED = "head_changed", _("Head of household changed")
     CORRECTION = "correction", _("Correction of a wrong number")
+
+
+class VisitMet(models.TextChoices):
+    HEAD = "head", _("The head of the household")
+    SPOUSE = "spouse", _("The head's spouse")
+    OTHER_MEMBER = "other_member", _("Another member")
+    NOBODY = "nobody", _("Nobody was home")
+
+
+class BasicNeed(models.TextChoices):
+    """The seven basic needs a visit checks (the rule sets' deprivations use the same keys)."""
+
+    FOOD = "food", _("Food")
+    WATER = "water", _("Clean water")
+    SANITATION = "sanitation", _("Sanitation")
+    HEALTH = "health", _("Health")
+    EDUCATION = "education", _("Education")
+    HOUSING = "housing", _("Decent housing")
+    INFORMATION = "information", _("Information and social services")
+
+
+class MemberChange(models.TextChoices):
+    BIRTH = "birth", _("Birth (a new member)")
+    DEATH = "death", _("Death")
+    MOVED_OUT = "moved_out", _("Moved out")
+    SCHOOL = "school", _("School enrolment")
+    WORK = "work", _("Work")
+
+
+class VisitConflict(models.TextChoices):
+    NONE = "none", _("No conflict")
+    OPEN = "open", _("Waiting for a supervisor")
+    RESOLVED = "resolved", _("Resolved")

@@ -275,3 +275,110 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.household_id}"
+
+
+class VisitQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .scoping import household_q
+
+        return self.filter(household_q(user, prefix="household__"))
+
+
+class Visit(models.Model):
+    """A field worker's visit to a household (kunjungan pendamping), recorded once per client UUID.
+
+    It keeps what the worker saw, what it changed in the register (before/after) and what it
+    could not change because the household had changed on the server since the phone loaded it
+    (conflicts, resolved by a supervisor).
+    """
+
+    uuid = models.UUIDField(_("client UUID"), unique=True, editable=False)
+    fingerprint = models.CharField(_("content fingerprint"), max_length=64, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="visits", verbose_name=_("household")
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("field worker"),
+    )
+    visited_at = models.DateTimeField(_("visited at"), db_index=True)
+    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    gps_accuracy_m = models.PositiveIntegerField(_("GPS accuracy (m)"), null=True, blank=True)
+    distance_m = models.PositiveIntegerField(
+        _("distance from the household (m)"), null=True, blank=True
+    )
+    met = models.CharField(_("who was met"), max_length=20, choices=c.VisitMet.choices)
+    monthly_expenditure = models.PositiveBigIntegerField(
+        _("monthly expenditure (Rp)"), null=True, blank=True, help_text=RUPIAH
+    )
+    monthly_income = models.PositiveBigIntegerField(
+        _("monthly income (Rp)"), null=True, blank=True, help_text=RUPIAH
+    )
+    unmet_needs = models.JSONField(_("basic needs not met"), default=list, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    member_changes = models.JSONField(_("member changes reported"), default=list, blank=True)
+    household_version = models.PositiveIntegerField(_("household version seen"))
+    changes = models.JSONField(_("changes made (before/after)"), default=list, blank=True)
+    conflicts = models.JSONField(_("conflicting changes"), default=list, blank=True)
+    conflict_status = models.CharField(
+        _("conflict"),
+        max_length=10,
+        choices=c.VisitConflict.choices,
+        default=c.VisitConflict.NONE,
+        db_index=True,
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    verified_household = models.BooleanField(_("verified the household"), default=False)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = VisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-visited_at", "-id"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        indexes = [models.Index(fields=["household", "-visited_at"], name="visit_household_at")]
+
+    def __str__(self):
+        return _("Visit to household %(household)s on %(at)s") % {
+            "household": self.household_id,
+            "at": f"{self.visited_at:%Y-%m-%d}",
+        }
+
+    @property
+    def is_far(self) -> bool:
+        return self.distance_m is not None and self.distance_m > settings.VISIT_FAR_METRES
+
+
+class VisitPhoto(models.Model):
+    """A photo taken on a visit: checked by content, resized, re-encoded without EXIF."""
+
+    visit = models.ForeignKey(
+        Visit, on_delete=models.CASCADE, related_name="photos", verbose_name=_("visit")
+    )
+    image = models.ImageField(_("photo"), upload_to="visits/%Y/%m/")
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size_bytes = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256 of the upload"), max_length=64)
+
+    class Meta:
+        ordering = ["visit_id", "id"]
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+
+    def __str__(self):
+        return f"{self.visit_id}: {self.image.name}"

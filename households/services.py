@@ -5,7 +5,9 @@ identity checks, one active member per NIK, one active household per No. KK, exa
 the actor's area. Each use case writes in one transaction and announces the change after commit.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -467,7 +469,28 @@ def _touch(household: Household, actor) -> None:
     household.refresh_from_db(fields=["version", "updated_at"])
 
 
+# Inside `one_announcement()` the services announce nothing; the block announces once at its end.
+_announcing_later: ContextVar[bool] = ContextVar("announcing_later", default=False)
+
+
+@contextmanager
+def one_announcement(household: Household) -> Iterator[None]:
+    """Several register writes as one change: `household_data_changed` is sent once, after commit.
+
+    Use inside a transaction (a field visit applies several changes and queues one
+    recalculation). Nothing is announced if the block raises.
+    """
+    token = _announcing_later.set(True)
+    try:
+        yield
+    finally:
+        _announcing_later.reset(token)
+    _announce(household)
+
+
 def _announce(household: Household) -> None:
+    if _announcing_later.get():
+        return
     household_id = household.pk
     transaction.on_commit(
         lambda: household_data_changed.send(sender=Household, household_id=household_id)

@@ -1,12 +1,14 @@
 """Reads of the pathway, always scoped to the user; HTML views and the API share them."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from households.scoping import household_q
 from opd.access import access_for
 from opd.models import Role
 
 from .models import RecalculationJob
+from .pathway import REGISTERED
 
 JOB_READERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.AUDITOR)
 JOB_STARTERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF)
@@ -30,3 +32,8 @@ def jobs_visible_to(user) -> QuerySet[RecalculationJob]:
 def scoped(qs: QuerySet, user) -> QuerySet:
     """Rows (assessments, transitions, cases) whose household the user may see."""
     return qs.filter(household_q(user, prefix="household__"))
+
+
+def visit_stage_expression():
+    """A household's stage for the visit cadence (registered until its case exists)."""
+    return Coalesce(F("case__state"), Value(REGISTERED))

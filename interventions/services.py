@@ -16,7 +16,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from households.choices import HouseholdStatus, RegistrationSource
+from households.choices import HouseholdStatus, RegistrationSource, VisitMet
 from households.models import Household
 from opd.access import access_for
 from opd.models import Role
@@ -401,6 +401,28 @@ def _queue_recalculation(household_id: int) -> None:
     from .tasks import recalculate_household
 
     transaction.on_commit(lambda: recalculate_household.delay(household_id))
+
+
+def on_visit_recorded(sender, visit, actor, **kwargs) -> bool:
+    """Receiver of households.signals.visit_recorded (inside the visit's transaction).
+
+    The first visit where someone was met verifies a registered household: registered ->
+    verified, with the visit as evidence. The visit itself queues the one recalculation that
+    then places the household in its tier.
+    """
+    if visit.met == VisitMet.NOBODY:
+        return False
+    case_for(visit.household)
+    case = Case.objects.select_for_update().get(pk=visit.household_id)
+    if case.state != REGISTERED:
+        return False
+    transition = _move(case, actor, VERIFIED, TransitionKind.MANUAL, "")
+    transition.reason_code = "verified"
+    transition.evidence = {**transition.evidence, "visit": visit.pk}
+    transition.save(update_fields=["reason_code", "evidence"])
+    case.fingerprint = ""  # the next assessment places it in its tier
+    case.save(update_fields=["fingerprint"])
+    return True
 
 
 def on_household_data_changed(sender, household_id: int, **kwargs) -> None:

@@ -174,6 +174,28 @@ RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
 RECALC_CHUNK_PAUSE = env.float("RECALC_CHUNK_PAUSE", default=0.0)
 # Largest delivery evidence file (photo or PDF) accepted, in bytes (default 5 MiB).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# Field visits: the largest photo accepted (bytes, before resizing), the longest side a stored
+# photo keeps (pixels), photos per visit, how far (metres) a visit's GPS point may be from the
+# household before it is flagged, and the cadence: days between visits per pathway stage
+# ("tier1=30,tier2=30,..."); a stage left out (exited) is not scheduled.
+VISIT_PHOTO_MAX_BYTES = env.int("VISIT_PHOTO_MAX_BYTES", default=8 * 1024 * 1024)
+VISIT_PHOTO_MAX_SIDE = env.int("VISIT_PHOTO_MAX_SIDE", default=1600)
+VISIT_PHOTOS_MAX = env.int("VISIT_PHOTOS_MAX", default=5)
+VISIT_FAR_METRES = env.int("VISIT_FAR_METRES", default=2000)
+VISIT_CADENCE_DAYS = env.dict(
+    "VISIT_CADENCE_DAYS",
+    cast={"value": int},
+    default={
+        "registered": 7,
+        "verified": 30,
+        "tier1": 30,
+        "tier2": 30,
+        "tier3": 30,
+        "graduated": 90,
+    },
+)
+# Households due within this many days appear on the field worker's list ("due soon").
+VISIT_DUE_SOON_DAYS = env.int("VISIT_DUE_SOON_DAYS", default=7)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

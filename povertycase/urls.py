@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from households.visit_views import service_worker
+
 from . import views
 
 urlpatterns = [
@@ -18,6 +20,8 @@ urlpatterns = [
     path("pathway/", include("interventions.urls")),
     path("programmes/", include("interventions.programme_urls")),
     path("referrals/", include("interventions.referral_urls")),
+    path("visits/", include("households.visit_urls")),
+    path("sw.js", service_worker, name="service-worker"),
     path("api/v1/", include("povertycase.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

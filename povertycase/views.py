@@ -4,11 +4,16 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from opd.access import access_for
+from opd.models import Role
 
 
 @login_required
 def home(request):
     access = access_for(request.user)
+    if Role.FIELD_WORKER in access.roles and not access.has_role(
+        Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF
+    ):
+        return redirect("visits:due")  # a field worker starts from the visits due
     if access.reads_register:
         return redirect("households:list")
     return render(request, "home.html")

@@ -1,13 +1,15 @@
 """factory_boy factories that write valid register rows directly (services are tested apart)."""
 
 import itertools
-from datetime import date
+import uuid
+from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 
 from households import choices as c
 from households.identity import nik_for
-from households.models import Household, Member
+from households.models import Household, Member, Visit
 from regions.models import Region
 
 _serial = itertools.count(1)
@@ -60,3 +62,17 @@ class MemberFactory(factory.django.DjangoModelFactory):
             serial=next_serial(),
         )
     )
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A stored visit (no changes applied: the visit services are tested apart)."""
+
+    class Meta:
+        model = Visit
+
+    uuid = factory.LazyFunction(uuid.uuid4)
+    household = factory.SubFactory(HouseholdFactory)
+    worker = None  # give the field worker
+    visited_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    met = c.VisitMet.HEAD
+    household_version = 1

@@ -1,0 +1,244 @@
+"""Visit pages: the field worker's landing page, the offline form, the list, a visit with its
+conflicts, supervision, photos and the service worker. Scoped: another area is 404."""
+
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from households import services as register
+from households import visits
+from households.models import Household, Visit
+from tests.conftest import make_user
+from tests.factories import HouseholdFactory
+
+LAT, LNG = "-6.809777", "106.023404"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings, tmp_path):
+    settings.LANGUAGE_CODE = "en"
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _overdue(household, days=40):
+    Household.objects.filter(pk=household.pk).update(
+        created_at=timezone.now() - timedelta(days=days)
+    )
+
+
+def _record(worker, household, **fields):
+    data = {
+        "uuid": uuid.uuid4(),
+        "visited_at": timezone.now() - timedelta(hours=2),
+        "household_version": household.version,
+        "met": "head",
+    }
+    data.update(fields)
+    visit, _created = visits.visit_record(actor=worker, household=household, **data)
+    return visit
+
+
+def test_a_field_worker_lands_on_the_visits_due(client, field_worker_lebak):
+    client.force_login(field_worker_lebak)
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/visits/"
+
+
+def test_the_due_page_lists_the_area_most_urgent_first_in_few_queries(
+    client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_max_num_queries
+):
+    households = [HouseholdFactory(desa=desa_lebak) for _ in range(4)]
+    for days, household in zip((10, 50, 20, 30), households, strict=True):
+        _overdue(household, days)
+    HouseholdFactory(desa=desa_pandeglang)
+    client.force_login(field_worker_lebak)
+    with django_assert_max_num_queries(10):
+        response = client.get("/visits/")
+    assert response.status_code == 200
+    order = [h.pk for h in response.context["households"]]
+    assert order == [households[1].pk, households[3].pk, households[2].pk, households[0].pk]
+    data = response.context["phone_data"]
+    assert data[0]["id"] == households[1].pk
+    assert data[0]["members"][0]["name"]
+    assert b'id="visit-due-data"' in response.content
+    assert f"/visits/record/?household={households[1].pk}".encode() in response.content
+
+
+def test_the_visit_form_carries_the_household_and_refuses_other_areas(
+    client, field_worker_lebak, auditor, desa_lebak, desa_pandeglang
+):
+    mine = HouseholdFactory(desa=desa_lebak)
+    other = HouseholdFactory(desa=desa_pandeglang)
+    client.force_login(field_worker_lebak)
+    response = client.get(f"/visits/record/?household={mine.pk}")
+    assert response.status_code == 200
+    assert response.context["phone_household"]["version"] == mine.version
+    assert client.get("/visits/record/").status_code == 200  # the offline shell
+    assert client.get(f"/visits/record/?household={other.pk}").status_code == 404
+    assert client.get("/visits/record/?household=abc").status_code == 404
+    client.force_login(auditor)
+    assert client.get(f"/visits/record/?household={mine.pk}").status_code == 403
+
+
+def test_the_visit_list_is_scoped_and_constant_in_queries(
+    client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_max_num_queries
+):
+    for _ in range(4):
+        _record(field_worker_lebak, HouseholdFactory(desa=desa_lebak))
+    other_worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
+    hidden = _record(other_worker, HouseholdFactory(desa=desa_pandeglang))
+    client.force_login(field_worker_lebak)
+    with django_assert_max_num_queries(12):
+        response = client.get("/visits/list/")
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 4
+    assert client.get(f"/visits/{hidden.pk}/").status_code == 404
+    partial = client.get("/visits/list/", HTTP_HX_REQUEST="true")
+    assert b"<html" not in partial.content
+
+
+def test_a_conflict_is_resolved_on_the_visit_page(
+    client, field_worker_lebak, district_lebak, district_pandeglang, desa_lebak
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    loaded = household.version
+    register.household_update(
+        actor=district_lebak, household=household, monthly_expenditure=2_000_000
+    )
+    visit = _record(
+        field_worker_lebak, household, household_version=loaded, monthly_expenditure=500_000
+    )
+    assert visit.conflict_status == "open"
+    client.force_login(field_worker_lebak)
+    page = client.get(f"/visits/{visit.pk}/")
+    assert page.context["form"] is None
+    assert b"Conflicts" in page.content
+    assert client.post(f"/visits/{visit.pk}/resolve/", {"accept": []}).status_code == 403
+    client.force_login(district_pandeglang)
+    assert client.get(f"/visits/{visit.pk}/").status_code == 404
+    client.force_login(district_lebak)
+    page = client.get(f"/visits/{visit.pk}/")
+    assert page.context["form"] is not None
+    bad = client.post(f"/visits/{visit.pk}/resolve/", {"accept": ["nik"]})
+    assert bad.status_code == 200
+    assert bad.context["form"].errors
+    response = client.post(
+        f"/visits/{visit.pk}/resolve/", {"accept": ["monthly_expenditure"], "note": "ok"}
+    )
+    assert response.status_code == 302
+    household.refresh_from_db()
+    assert household.monthly_expenditure == 500_000
+    visit.refresh_from_db()
+    assert visit.conflict_status == "resolved"
+    assert visit.conflicts[0]["outcome"] == "visit"
+
+
+def test_supervision_counts_overdue_conflicts_and_far_points(
+    client, field_worker_lebak, district_lebak, desa_lebak, settings
+):
+    settings.VISIT_FAR_METRES = 2000
+    overdue = HouseholdFactory(desa=desa_lebak)
+    _overdue(overdue, 60)
+    far = HouseholdFactory(desa=desa_lebak, lat=LAT, lng=LNG)
+    _record(field_worker_lebak, far, lat="-6.900000", lng=LNG)
+    client.force_login(district_lebak)
+    response = client.get("/visits/supervision/")
+    assert response.status_code == 200
+    worker = next(r for r in response.context["workers"] if r["username"] == "pendamping")
+    assert worker["overdue"] == 1
+    assert worker["visits"] == 1
+    assert worker["far"] == 1
+    kecamatan = {row["code"]: row for row in response.context["kecamatan"]}
+    assert kecamatan["36.02.01"]["overdue"] == 1
+    assert kecamatan["36.02.01"]["far"] == 1
+    client.force_login(field_worker_lebak)
+    assert client.get("/visits/supervision/").status_code == 403
+
+
+def test_supervision_reads_in_a_fixed_number_of_queries(
+    client, province_admin, field_worker_lebak, desa_lebak, django_assert_max_num_queries
+):
+    for _ in range(3):
+        household = HouseholdFactory(desa=desa_lebak)
+        _overdue(household)
+        _record(field_worker_lebak, household)
+    for index in range(3):
+        make_user(f"pendamping_{index}", "field_worker", "Dinsos Banten", "36.02.02")
+    client.force_login(province_admin)
+    with django_assert_max_num_queries(12):
+        assert client.get("/visits/supervision/").status_code == 200
+
+
+def test_a_photo_is_served_only_in_scope(
+    client, field_worker_lebak, district_pandeglang, desa_lebak
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    buffer = io.BytesIO()
+    Image.new("RGB", (50, 40), (1, 2, 3)).save(buffer, "PNG")
+    buffer.seek(0)
+    visit = _record(field_worker_lebak, household, photos=[buffer])
+    photo = visit.photos.get()
+    client.force_login(field_worker_lebak)
+    response = client.get(f"/visits/photos/{photo.pk}/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    client.force_login(district_pandeglang)
+    assert client.get(f"/visits/photos/{photo.pk}/").status_code == 404
+
+
+def test_roles_without_the_register_get_403(client, csr_partner, opd_officer):
+    for user in (csr_partner, opd_officer):
+        client.force_login(user)
+        assert client.get("/visits/").status_code == 403
+        assert client.get("/visits/list/").status_code == 403
+
+
+def test_the_service_worker_is_served_at_the_root(client):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/javascript")
+    assert response["Cache-Control"] == "no-cache"
+    body = response.content.decode()
+    assert '"/visits/"' in body
+    assert '"/visits/record/"' in body
+    assert "js/visits.js" in body
+
+
+def test_pages_include_the_offline_queue_for_signed_in_users(client, field_worker_lebak):
+    client.force_login(field_worker_lebak)
+    page = client.get("/visits/").content.decode()
+    assert "js/visits.js" in page
+    assert 'data-sw="/sw.js"' in page
+    assert "data-queue-count" in page
+    assert Visit.objects.count() == 0
+
+
+# role fixture -> (visit page, API detail) for a visit to a household in Kabupaten Pandeglang
+MATRIX = [
+    ("province_admin", 200, 200),
+    ("district_pandeglang", 200, 200),
+    ("auditor", 200, 200),
+    ("district_lebak", 404, 404),
+    ("field_worker_lebak", 404, 404),
+    ("opd_officer", 403, 404),
+    ("csr_partner", 403, 404),
+    ("no_role_user", 403, 404),
+]
+
+
+@pytest.mark.parametrize(("fixture", "page", "api_detail"), MATRIX)
+def test_a_pandeglang_visit_per_role(
+    fixture, page, api_detail, request, client, api, desa_pandeglang
+):
+    worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
+    visit = _record(worker, HouseholdFactory(desa=desa_pandeglang))
+    user = request.getfixturevalue(fixture)
+    client.force_login(user)
+    api.force_authenticate(user)
+    assert client.get(f"/visits/{visit.pk}/").status_code == page
+    assert api.get(f"/api/v1/visits/{visit.pk}/").status_code == api_detail
