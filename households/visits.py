@@ -28,6 +28,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from opd.access import access_for
@@ -61,7 +62,7 @@ LEAVE_STATUS = {
 class VisitUuidReused(DomainError):
     """The client UUID belongs to another visit with different content (HTTP 409)."""
 
-    default_message = _("This visit id was already used for a different visit.")
+    default_message = gettext_lazy("This visit id was already used for a different visit.")
 
 
 @dataclass(frozen=True)
