@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from opd.access import access_for
+from opd.models import Role
 
 
 @login_required
@@ -11,6 +12,8 @@ def home(request):
     access = access_for(request.user)
     if access.reads_register:
         return redirect("households:list")
+    if Role.CSR_PARTNER in access.roles:
+        return redirect("pledges:dashboard")
     return render(request, "home.html")
 
 
