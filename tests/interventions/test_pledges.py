@@ -29,12 +29,12 @@ from interventions.pledge_selectors import (
     realisation,
     with_money,
 )
-from opd.models import Organisation, OrganisationKind, Role
+from opd.models import Organisation, Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
 from regions.models import Region
 from tests.conftest import make_user
 
-from .conftest import make_household
+from .conftest import deliver, make_household, new_pledge
 from .test_referrals import in_thread, make_programme, postgres_only
 
 
@@ -50,78 +50,8 @@ def today():
 
 
 @pytest.fixture
-def company(db):
-    return Organisation.objects.get(short_name="PT Contoh")
-
-
-@pytest.fixture
-def other_company(db):
-    return Organisation.objects.create(
-        name="PT Lain Sejahtera", short_name="PT Lain", kind=OrganisationKind.CSR
-    )
-
-
-@pytest.fixture
-def other_csr(other_company):
-    return make_user("csr_lain", Role.CSR_PARTNER, "PT Lain", None)
-
-
-@pytest.fixture
-def health(db):
-    return make_programme("T-HEALTH", "Dinkes Banten", ["health"])
-
-
-@pytest.fixture
-def food(db):
-    return make_programme("T-FOOD", "Dinsos Banten", ["food"])
-
-
-def new_pledge(actor, company, **overrides):
-    data = {
-        "title": "Sehat bersama",
-        "amount": 1_000_000,
-        "starts_on": today() - timedelta(days=30),
-        "ends_on": today() + timedelta(days=300),
-        **overrides,
-    }
-    return services.pledge_create(actor=actor, company=company, **data)
-
-
-@pytest.fixture
-def pledge(province_admin, company, health):
-    return new_pledge(province_admin, company, programme=health)
-
-
-@pytest.fixture
-def active(province_admin, pledge):
-    return services.pledge_activate(actor=province_admin, pledge=pledge)
-
-
-@pytest.fixture
-def funded(province_admin, active):
-    """An active pledge with Rp 600.000 of its Rp 1.000.000 disbursed."""
-    services.disbursement_record(
-        actor=province_admin, pledge=active, disbursed_on=today(), amount=600_000
-    )
-    return active
-
-
-@pytest.fixture
 def household(desa_lebak):
     return make_household(desa_lebak, per_person=300_000)
-
-
-@pytest.fixture
-def accepted(province_admin, opd_officer, household, health):
-    referral = referrals.referral_create(
-        actor=province_admin, household=household, programme=health, need="health"
-    )
-    return referrals.referral_accept(actor=opd_officer, referral=referral)
-
-
-def deliver(actor, referral, pledge=None, **overrides):
-    data = {"delivered_on": today(), "quantity": 1, "value": 250_000, **overrides}
-    return referrals.delivery_log(actor=actor, referral=referral, pledge=pledge, **data)
 
 
 def counts():
@@ -142,8 +72,8 @@ def money(pledge):
 # --- pledge lifecycle -------------------------------------------------------------------------
 
 
-def test_create_is_a_draft_with_history(province_admin, company, health):
-    pledge = new_pledge(province_admin, company, programme=health, tier=1, note=" Air ")
+def test_create_is_a_draft_with_history(province_admin, csr_company, health):
+    pledge = new_pledge(province_admin, csr_company, programme=health, tier=1, note=" Air ")
     assert pledge.status == PledgeStatus.DRAFT
     assert (pledge.created_by, pledge.note, pledge.tier) == (province_admin, "Air", 1)
     assert pledge.history.get().history_user == province_admin
@@ -167,13 +97,13 @@ def test_lifecycle_draft_active_closed(province_admin, pledge):
         services.pledge_cancel(actor=province_admin, pledge=pledge, reason="x")
 
 
-def test_cancel_needs_a_reason_and_nothing_disbursed(province_admin, funded, company):
+def test_cancel_needs_a_reason_and_nothing_disbursed(province_admin, funded_pledge, csr_company):
     with pytest.raises(ValidationError) as exc:
-        services.pledge_cancel(actor=province_admin, pledge=funded, reason=" ")
+        services.pledge_cancel(actor=province_admin, pledge=funded_pledge, reason=" ")
     assert "reason" in exc.value.message_dict
     with pytest.raises(DomainError, match="close it"):
-        services.pledge_cancel(actor=province_admin, pledge=funded, reason="Batal")
-    draft = new_pledge(province_admin, company)
+        services.pledge_cancel(actor=province_admin, pledge=funded_pledge, reason="Batal")
+    draft = new_pledge(province_admin, csr_company)
     services.pledge_cancel(actor=province_admin, pledge=draft, reason="Batal")
     assert (draft.status, draft.cancel_reason) == (PledgeStatus.CANCELLED, "Batal")
 
@@ -193,17 +123,17 @@ def test_cancel_needs_a_reason_and_nothing_disbursed(province_admin, funded, com
         ({"tier": 4}, "tier"),
     ],
 )
-def test_create_refuses_bad_input_and_writes_nothing(province_admin, company, overrides, field):
+def test_create_refuses_bad_input_and_writes_nothing(province_admin, csr_company, overrides, field):
     before = counts()
     with pytest.raises(ValidationError) as exc:
-        new_pledge(province_admin, company, **overrides)
+        new_pledge(province_admin, csr_company, **overrides)
     assert field in exc.value.message_dict
     assert counts() == before
 
 
-def test_end_before_start_names_the_end(province_admin, company):
+def test_end_before_start_names_the_end(province_admin, csr_company):
     with pytest.raises(ValidationError) as exc:
-        new_pledge(province_admin, company, starts_on=today(), ends_on=today() - timedelta(1))
+        new_pledge(province_admin, csr_company, starts_on=today(), ends_on=today() - timedelta(1))
     assert exc.value.message_dict == {"ends_on": ["The end date cannot be before the start date."]}
 
 
@@ -221,8 +151,8 @@ def test_company_must_be_a_csr_company_and_tier_must_match(province_admin, healt
     assert "tier" in exc.value.message_dict
 
 
-def test_csr_partner_drafts_for_its_own_company_only(csr_partner, company, other_company):
-    pledge = new_pledge(csr_partner, company)
+def test_csr_partner_drafts_for_its_own_company_only(csr_partner, csr_company, other_company):
+    pledge = new_pledge(csr_partner, csr_company)
     assert pledge.status == PledgeStatus.DRAFT
     with pytest.raises(ValidationError) as exc:
         new_pledge(csr_partner, other_company)
@@ -237,11 +167,11 @@ def test_csr_partner_drafts_for_its_own_company_only(csr_partner, company, other
         )
 
 
-def test_csr_partner_cannot_change_an_active_pledge(csr_partner, active):
+def test_csr_partner_cannot_change_an_active_pledge(csr_partner, active_pledge):
     with pytest.raises(NotAllowed):
-        services.pledge_update(actor=csr_partner, pledge=active, title="Lain")
+        services.pledge_update(actor=csr_partner, pledge=active_pledge, title="Lain")
     with pytest.raises(NotAllowed):
-        services.pledge_cancel(actor=csr_partner, pledge=active, reason="x")
+        services.pledge_cancel(actor=csr_partner, pledge=active_pledge, reason="x")
 
 
 def test_another_companys_pledge_does_not_exist_for_a_csr_partner(other_csr, pledge):
@@ -260,40 +190,44 @@ def test_another_companys_pledge_does_not_exist_for_a_csr_partner(other_csr, ple
 
 
 @pytest.mark.parametrize("role", ["opd_officer", "district_lebak", "auditor", "no_role_user"])
-def test_other_roles_do_not_record_pledges(request, role, company):
+def test_other_roles_do_not_record_pledges(request, role, csr_company):
     with pytest.raises(NotAllowed):
-        new_pledge(request.getfixturevalue(role), company)
+        new_pledge(request.getfixturevalue(role), csr_company)
 
 
-def test_amount_never_below_disbursed(province_admin, funded):
+def test_amount_never_below_disbursed(province_admin, funded_pledge):
     with pytest.raises(ValidationError) as exc:
-        services.pledge_update(actor=province_admin, pledge=funded, amount=500_000)
+        services.pledge_update(actor=province_admin, pledge=funded_pledge, amount=500_000)
     assert "amount" in exc.value.message_dict
-    services.pledge_update(actor=province_admin, pledge=funded, amount=600_000)
-    assert Pledge.objects.get(pk=funded.pk).amount == 600_000
+    services.pledge_update(actor=province_admin, pledge=funded_pledge, amount=600_000)
+    assert Pledge.objects.get(pk=funded_pledge.pk).amount == 600_000
 
 
 # --- disbursements ----------------------------------------------------------------------------
 
 
-def test_disbursements_add_up_to_the_pledge_at_most(province_admin, active):
+def test_disbursements_add_up_to_the_pledge_at_most(province_admin, active_pledge):
     services.disbursement_record(
-        actor=province_admin, pledge=active, disbursed_on=today(), amount=700_000, note="TRF 1"
+        actor=province_admin,
+        pledge=active_pledge,
+        disbursed_on=today(),
+        amount=700_000,
+        note="TRF 1",
     )
     before = counts()
     with pytest.raises(ValidationError) as exc:
         services.disbursement_record(
-            actor=province_admin, pledge=active, disbursed_on=today(), amount=300_001
+            actor=province_admin, pledge=active_pledge, disbursed_on=today(), amount=300_001
         )
     assert exc.value.message_dict["amount"] == [
         "Only Rp 300.000 of the pledge is left to disburse; Rp 300.001 is too much."
     ]
     assert counts() == before
     last = services.disbursement_record(
-        actor=province_admin, pledge=active, disbursed_on=today(), amount=300_000
+        actor=province_admin, pledge=active_pledge, disbursed_on=today(), amount=300_000
     )
     assert (last.recorded_by, last.history.get().history_user) == (province_admin,) * 2
-    assert money(active).disbursed == 1_000_000
+    assert money(active_pledge).disbursed == 1_000_000
 
 
 @pytest.mark.parametrize(
@@ -308,12 +242,12 @@ def test_disbursements_add_up_to_the_pledge_at_most(province_admin, active):
     ],
 )
 def test_disbursement_refuses_bad_input_and_writes_nothing(
-    province_admin, active, overrides, field
+    province_admin, active_pledge, overrides, field
 ):
     before = counts()
     data = {"disbursed_on": today(), "amount": 1_000, **overrides}
     with pytest.raises(ValidationError) as exc:
-        services.disbursement_record(actor=province_admin, pledge=active, **data)
+        services.disbursement_record(actor=province_admin, pledge=active_pledge, **data)
     assert field in exc.value.message_dict
     assert counts() == before
 
@@ -330,32 +264,32 @@ def test_disbursement_only_on_an_active_pledge(province_admin, pledge):
 # --- deliveries paid by a pledge --------------------------------------------------------------
 
 
-def test_a_delivery_paid_by_a_pledge_counts_as_spent(opd_officer, funded, accepted):
-    delivery = deliver(opd_officer, accepted, funded, value=250_000)
-    assert delivery.funding.pledge == funded
+def test_a_delivery_paid_by_a_pledge_counts_as_spent(opd_officer, funded_pledge, accepted):
+    delivery = deliver(opd_officer, accepted, funded_pledge, value=250_000)
+    assert delivery.funding.pledge == funded_pledge
     assert delivery.funding.amount == 250_000
-    figures = money(funded)
+    figures = money(funded_pledge)
     assert (figures.pledged, figures.disbursed, figures.spent) == (1_000_000, 600_000, 250_000)
     assert (figures.available, figures.undisbursed) == (350_000, 400_000)
     assert (figures.disbursed_percent, figures.spent_percent) == (60, 25)
 
 
-def test_a_pledge_pays_only_up_to_disbursed_and_unspent(opd_officer, funded, accepted):
-    deliver(opd_officer, accepted, funded, value=400_000)
+def test_a_pledge_pays_only_up_to_disbursed_and_unspent(opd_officer, funded_pledge, accepted):
+    deliver(opd_officer, accepted, funded_pledge, value=400_000)
     before = counts()
     with pytest.raises(ValidationError) as exc:
-        deliver(opd_officer, accepted, funded, value=200_001)
+        deliver(opd_officer, accepted, funded_pledge, value=200_001)
     assert exc.value.message_dict["pledge"] == [
         "The pledge has only Rp 200.000 disbursed and not yet spent; this delivery is worth "
         "Rp 200.001."
     ]
     assert counts() == before
-    deliver(opd_officer, accepted, funded, value=200_000)
-    assert money(funded).available == 0
+    deliver(opd_officer, accepted, funded_pledge, value=200_000)
+    assert money(funded_pledge).available == 0
 
 
 def test_a_pledge_for_another_target_is_refused(
-    province_admin, opd_officer, company, accepted, food, desa_pandeglang
+    province_admin, opd_officer, csr_company, accepted, food, desa_pandeglang
 ):
     before_targets = []
     for overrides in (
@@ -364,7 +298,7 @@ def test_a_pledge_for_another_target_is_refused(
         {"region": Region.objects.get(code="36.01")},
         {"starts_on": today() + timedelta(days=1), "ends_on": today() + timedelta(days=9)},
     ):
-        other = new_pledge(province_admin, company, **overrides)
+        other = new_pledge(province_admin, csr_company, **overrides)
         services.pledge_activate(actor=province_admin, pledge=other)
         if other.starts_on <= today():
             services.disbursement_record(
@@ -380,10 +314,12 @@ def test_a_pledge_for_another_target_is_refused(
 
 
 def test_a_pledge_for_the_kecamatan_or_kabupaten_matches(
-    province_admin, opd_officer, company, accepted
+    province_admin, opd_officer, csr_company, accepted
 ):
     for code in ("36.02", "36.02.01"):
-        pledge = new_pledge(province_admin, company, region=Region.objects.get(code=code), tier=1)
+        pledge = new_pledge(
+            province_admin, csr_company, region=Region.objects.get(code=code), tier=1
+        )
         services.pledge_activate(actor=province_admin, pledge=pledge)
         services.disbursement_record(
             actor=province_admin, pledge=pledge, disbursed_on=today(), amount=300_000
@@ -392,18 +328,20 @@ def test_a_pledge_for_the_kecamatan_or_kabupaten_matches(
 
 
 def test_a_pledge_that_is_not_active_is_refused(
-    province_admin, opd_officer, funded, accepted, pledge
+    province_admin, opd_officer, funded_pledge, accepted, pledge
 ):
-    services.pledge_close(actor=province_admin, pledge=funded)
-    for candidate in (funded,):
+    services.pledge_close(actor=province_admin, pledge=funded_pledge)
+    for candidate in (funded_pledge,):
         with pytest.raises(ValidationError) as exc:
             deliver(opd_officer, accepted, candidate)
         assert "closed" in exc.value.message_dict["pledge"][0]
     assert not Delivery.objects.exists()
 
 
-def test_a_draft_pledge_is_unknown_to_the_officer(province_admin, opd_officer, company, accepted):
-    draft = new_pledge(province_admin, company)
+def test_a_draft_pledge_is_unknown_to_the_officer(
+    province_admin, opd_officer, csr_company, accepted
+):
+    draft = new_pledge(province_admin, csr_company)
     with pytest.raises(ValidationError) as exc:
         deliver(opd_officer, accepted, draft)
     assert exc.value.message_dict["pledge"] == ["Unknown pledge."]
@@ -411,26 +349,28 @@ def test_a_draft_pledge_is_unknown_to_the_officer(province_admin, opd_officer, c
 
 
 def test_delivery_on_a_closed_referral_is_a_referral_field_error(
-    province_admin, opd_officer, household, health, funded
+    province_admin, opd_officer, household, health, funded_pledge
 ):
     referral = referrals.referral_create(
         actor=province_admin, household=household, programme=health, need="health"
     )
     referrals.referral_reject(actor=opd_officer, referral=referral, reason="Tidak memenuhi")
     with pytest.raises(ValidationError) as exc:
-        deliver(opd_officer, referral, funded)
+        deliver(opd_officer, referral, funded_pledge)
     assert list(exc.value.message_dict) == ["referral"]
     assert "rejected" in exc.value.message_dict["referral"][0]
     assert not Delivery.objects.exists()
 
 
-def test_fundable_pledges_match_the_referral(opd_officer, funded, accepted, food, province_admin):
+def test_fundable_pledges_match_the_referral(
+    opd_officer, funded_pledge, accepted, food, province_admin
+):
     services.disbursement_record(
-        actor=province_admin, pledge=funded, disbursed_on=today(), amount=1
+        actor=province_admin, pledge=funded_pledge, disbursed_on=today(), amount=1
     )
     rows = fundable_pledges(opd_officer)
-    assert rows == [funded]
-    assert pledges_for(rows, accepted) == [funded]
+    assert rows == [funded_pledge]
+    assert pledges_for(rows, accepted) == [funded_pledge]
     accepted.programme = food
     assert pledges_for(rows, accepted) == []
 
@@ -445,16 +385,16 @@ def test_scope_of_pledges(
     csr_partner,
     other_csr,
     opd_officer,
-    company,
+    csr_company,
     no_role_user,
     health,
     food,
 ):
-    own = new_pledge(province_admin, company, programme=health)
+    own = new_pledge(province_admin, csr_company, programme=health)
     services.pledge_activate(actor=province_admin, pledge=own)
-    draft = new_pledge(province_admin, company)
+    draft = new_pledge(province_admin, csr_company)
     theirs = new_pledge(other_csr, Organisation.objects.get(short_name="PT Lain"))
-    for_food = new_pledge(province_admin, company, programme=food)
+    for_food = new_pledge(province_admin, csr_company, programme=food)
     services.pledge_activate(actor=province_admin, pledge=for_food)
     everything = {own, draft, theirs, for_food}
 
@@ -480,29 +420,29 @@ def test_a_csr_partner_sees_agencies_and_its_own_company_only(
 
 
 def test_pledge_list_has_constant_queries(
-    django_assert_num_queries, province_admin, company, opd_officer, funded, accepted
+    django_assert_num_queries, province_admin, csr_company, opd_officer, funded_pledge, accepted
 ):
-    deliver(opd_officer, accepted, funded)
+    deliver(opd_officer, accepted, funded_pledge)
     for i in range(4):
-        new_pledge(province_admin, company, title=f"P{i}")
+        new_pledge(province_admin, csr_company, title=f"P{i}")
     with django_assert_num_queries(2):  # the company filter's value, the pledges
         rows = list(pledge_list(province_admin, {"company": "PT Contoh"}))
         assert [(r.company.short_name, r.programme and r.programme.code) for r in rows]
-    assert {r.pk: (r.disbursed, r.spent, r.funded_count) for r in rows}[funded.pk] == (
+    assert {r.pk: (r.disbursed, r.spent, r.funded_count) for r in rows}[funded_pledge.pk] == (
         600_000,
         250_000,
         1,
     )
 
 
-def test_pledge_filters(province_admin, company, health):
-    lebak = new_pledge(province_admin, company, region=Region.objects.get(code="36.02"))
-    kecamatan = new_pledge(province_admin, company, region=Region.objects.get(code="36.02.01"))
-    pandeglang = new_pledge(province_admin, company, region=Region.objects.get(code="36.01"))
-    anywhere = new_pledge(province_admin, company, programme=health, tier=1)
+def test_pledge_filters(province_admin, csr_company, health):
+    lebak = new_pledge(province_admin, csr_company, region=Region.objects.get(code="36.02"))
+    kecamatan = new_pledge(province_admin, csr_company, region=Region.objects.get(code="36.02.01"))
+    pandeglang = new_pledge(province_admin, csr_company, region=Region.objects.get(code="36.01"))
+    anywhere = new_pledge(province_admin, csr_company, programme=health, tier=1)
     later = new_pledge(
         province_admin,
-        company,
+        csr_company,
         starts_on=today() + timedelta(days=10),
         ends_on=today() + timedelta(days=20),
     )
@@ -535,8 +475,8 @@ def test_two_disbursements_at_once_never_exceed_the_pledge(monkeypatch):
             make_user(f"race_pledge_admin_{i}", Role.PROVINCIAL_ADMIN, "Dinsos Banten", None)
             for i in range(2)
         ]
-        company = Organisation.objects.get(short_name="PT Contoh")
-        pledge = new_pledge(admins[0], company, title="Race")
+        csr_company = Organisation.objects.get(short_name="PT Contoh")
+        pledge = new_pledge(admins[0], csr_company, title="Race")
         services.pledge_activate(actor=admins[0], pledge=pledge)
         return admins, pledge
 
