@@ -330,14 +330,17 @@ def company_outcomes(companies) -> Outcomes:
         stage_counts[state if state in STAGE_ROWS else "other"] += 1
     total = len(households)
     stage_keys = [*STAGE_ROWS, "other"]
-    stage_cells = suppress_table(total, {key: stage_counts.get(key, 0) for key in stage_keys})
-    stage_labels = {**{s: State(s).label for s in STAGE_ROWS}, "other": _("Other stages")}
-    by_stage = [(str(stage_labels[key]), stage_cells.cells[key]) for key in stage_keys]
-
+    stage_counts = {key: stage_counts.get(key, 0) for key in stage_keys}
     tree: dict[str, Counter] = {}
     for desa_code in households.values():
         tree.setdefault(desa_code[:5], Counter())[desa_code[:8]] += 1
+    # Both tables add up to the same total: hidden in one, it is hidden in both.
     suppressed = suppress_hierarchy(total, tree)
+    stage_cells = suppress_table(total, stage_counts, hide_all=suppressed.parents.total.hidden)
+    if stage_cells.total.hidden and not suppressed.parents.total.hidden:
+        suppressed = suppress_hierarchy(total, tree, hide_all=True)
+    stage_labels = {**{s: State(s).label for s in STAGE_ROWS}, "other": _("Other stages")}
+    by_stage = [(str(stage_labels[key]), stage_cells.cells[key]) for key in stage_keys]
     codes = set(tree) | {kec for counter in tree.values() for kec in counter}
     names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
     by_region = [
