@@ -270,15 +270,16 @@ def funded_deliveries(pledge: Pledge) -> list[dict]:
 
 
 def fundable_pledges(user, *, on=None) -> list[Pledge]:
-    """Active pledges the user sees that have money to spend, with their money, region and
-    programme selected (one query); match them to a referral with ``pledges_for``."""
+    """Active pledges the user sees running on ``on`` (today), with their money, region and
+    programme selected (one query); match them to a referral with ``pledges_for``. Those with no
+    money left stay in the list (the service says why they cannot pay)."""
     on = on or timezone.localdate()
     rows = with_money(
         pledges_visible_to(user)
         .filter(status=PledgeStatus.ACTIVE, starts_on__lte=on, ends_on__gte=on)
         .select_related("company", "region", "programme")
     ).order_by("company__short_name", "title", "pk")
-    return [pledge for pledge in rows if pledge.disbursed > pledge.spent]
+    return list(rows)
 
 
 def pledges_for(pledges: list[Pledge], referral: Referral) -> list[Pledge]:

@@ -181,7 +181,8 @@ class DeliveryForm(FormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["delivered_on"].widget.attrs["max"] = timezone.localdate().isoformat()
         self.pledges = {pledge.pk: pledge for pledge in pledges}
-        if self.pledges:
+        # A pledge sent when none may pay any more is refused, never silently dropped.
+        if self.pledges or (self.is_bound and self.data.get(self.add_prefix("pledge"))):
             self.fields["pledge"] = forms.TypedChoiceField(
                 label=gettext_lazy("Paid by a CSR pledge"),
                 required=False,

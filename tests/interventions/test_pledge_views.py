@@ -337,3 +337,13 @@ def test_cancel_needs_a_reason_in_the_page(client, province_admin, pledge):
     assert response.status_code == 200
     assert "Give a reason." in response.text
     assert Pledge.objects.get().status == PledgeStatus.DRAFT
+
+
+def test_a_pledge_sent_when_none_can_pay_is_refused_not_dropped(client, opd_officer, accepted):
+    response = login(client, opd_officer).post(
+        reverse("referrals:deliver", args=[accepted.pk]),
+        {"delivered_on": today().isoformat(), "quantity": "1", "value": "1", "pledge": "999"},
+    )
+    assert response.status_code == 200
+    assert 'id="id_pledge_error"' in response.text
+    assert not Delivery.objects.exists()
