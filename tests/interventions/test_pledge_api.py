@@ -174,7 +174,7 @@ def test_csr_partner_drafts_its_own_and_cannot_activate(api, csr_partner, other_
 
 
 @pytest.mark.parametrize(("role", "status"), [("no_role_user", 403), ("opd_officer", 403)])
-def test_who_may_not_create(api, request, role, status):
+def test_who_may_not_create(db, api, request, role, status):
     user = request.getfixturevalue(role)
     response = as_user(api, user).post(PLEDGES, pledge_body(), format="json")
     assert response.status_code == status

@@ -310,7 +310,7 @@ def test_dashboard_shows_aggregates_with_small_cells_hidden(
 
 
 @pytest.mark.parametrize(("role", "status"), [("opd_officer", 403), ("no_role_user", 403)])
-def test_dashboard_per_role(client, request, role, status):
+def test_dashboard_per_role(db, client, request, role, status):
     assert (
         login(client, request.getfixturevalue(role)).get(reverse("pledges:dashboard")).status_code
         == status
