@@ -3,7 +3,6 @@
 import threading
 import time
 from datetime import date, timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -482,13 +481,13 @@ def test_two_disbursements_at_once_never_exceed_the_pledge(monkeypatch):
 
     admins, pledge = in_thread(setup)
 
-    def slow_localdate():  # widen the window between the check and the commit
-        time.sleep(0.3)
-        return timezone.localdate()
+    disbursed_total = services.disbursed_total
 
-    monkeypatch.setattr(
-        services, "timezone", SimpleNamespace(now=timezone.now, localdate=slow_localdate)
-    )
+    def slow_disbursed_total(pledge_id):  # widen the window between the check and the commit
+        time.sleep(1)
+        return disbursed_total(pledge_id)
+
+    monkeypatch.setattr(services, "disbursed_total", slow_disbursed_total)
     try:
         barrier = threading.Barrier(2)
         outcomes = []
@@ -512,7 +511,7 @@ def test_two_disbursements_at_once_never_exceed_the_pledge(monkeypatch):
             thread.join(timeout=30)
         assert outcomes.count("ok") == 1, outcomes
         assert any(isinstance(o, dict) and "amount" in o for o in outcomes), outcomes
-        total = in_thread(lambda: services.disbursed_total(pledge.pk))
+        total = in_thread(lambda: disbursed_total(pledge.pk))
         assert total == 600_000
     finally:
 
@@ -560,7 +559,7 @@ def test_two_deliveries_at_once_never_spend_more_than_disbursed(monkeypatch):
     spent_total = services.spent_total
 
     def slow_spent_total(pledge_id):  # widen the window between the check and the commit
-        time.sleep(0.3)
+        time.sleep(1)
         return spent_total(pledge_id)
 
     monkeypatch.setattr(services, "spent_total", slow_spent_total)
