@@ -347,3 +347,35 @@ def test_a_pledge_sent_when_none_can_pay_is_refused_not_dropped(client, opd_offi
     assert response.status_code == 200
     assert 'id="id_pledge_error"' in response.text
     assert not Delivery.objects.exists()
+
+
+def test_dashboard_and_detail_have_constant_queries(
+    client,
+    django_assert_max_num_queries,
+    csr_partner,
+    province_admin,
+    opd_officer,
+    funded_pledge,
+    csr_company,
+    health,
+    desa_lebak,
+):
+    for i in range(4):
+        new_pledge(province_admin, csr_company, title=f"Janji {i}")
+        referral = referral_create(
+            actor=province_admin,
+            household=make_household(desa_lebak, per_person=300_000),
+            programme=health,
+            need="health",
+        )
+        referral_accept(actor=opd_officer, referral=referral)
+        deliver(opd_officer, referral, funded_pledge, value=10_000)
+    login(client, csr_partner)
+    client.get(reverse("pledges:dashboard"))
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("pledges:dashboard"))
+    assert response.context["outcomes"].deliveries == 4
+    assert len(response.context["pledges"]) == 5
+    with django_assert_max_num_queries(12):
+        response = client.get(detail_url(funded_pledge))
+    assert len(response.context["deliveries"]) == 4
