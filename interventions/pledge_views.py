@@ -446,10 +446,12 @@ def dashboard(request):
             _describe(p) for p in selectors.pledge_list(request.user).filter(company=company)
         ]
         outcomes = selectors.company_outcomes([company.pk])
+    # Drafts are not accepted yet and cancelled pledges never will be: not in the totals.
+    counted = [p for p in pledges if p.status in (PledgeStatus.ACTIVE, PledgeStatus.CLOSED)]
     totals = {
-        "amount": format_rupiah(sum(p.amount for p in pledges)),
-        "disbursed": format_rupiah(sum(p.money.disbursed for p in pledges)),
-        "spent": format_rupiah(sum(p.money.spent for p in pledges)),
+        "amount": format_rupiah(sum(p.amount for p in counted)),
+        "disbursed": format_rupiah(sum(p.money.disbursed for p in counted)),
+        "spent": format_rupiah(sum(p.money.spent for p in counted)),
     }
     context = {
         "company": company,

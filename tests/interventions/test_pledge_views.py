@@ -376,6 +376,12 @@ def test_dashboard_and_detail_have_constant_queries(
         response = client.get(reverse("pledges:dashboard"))
     assert response.context["outcomes"].deliveries == 4
     assert len(response.context["pledges"]) == 5
+    # The four drafts are not in the totals.
+    assert response.context["totals"] == {
+        "amount": "Rp 1.000.000",
+        "disbursed": "Rp 600.000",
+        "spent": "Rp 40.000",
+    }
     with django_assert_max_num_queries(12):
         response = client.get(detail_url(funded_pledge))
     assert len(response.context["deliveries"]) == 4
