@@ -306,7 +306,7 @@ def _detail_page(request, referral: Referral, *, forms_=None, status=200):
     _describe(referral, today)
     deliveries = list(
         Delivery.objects.filter(referral=referral)
-        .select_related("logged_by")
+        .select_related("logged_by", "funding__pledge__company")
         .order_by("delivered_on", "pk")
     )
     total = 0

@@ -227,6 +227,8 @@ def test_referral_page_offers_the_matching_pledge(client, opd_officer, funded_pl
     )
     assert response.status_code == 302
     assert Delivery.objects.get().funding.pledge == funded_pledge
+    page = client.get(reverse("referrals:detail", args=[accepted.pk])).text
+    assert f'Paid by <a href="{detail_url(funded_pledge)}">PT Contoh</a>' in page
 
 
 def test_delivery_form_refuses_spending_beyond_the_pledge(
