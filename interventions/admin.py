@@ -7,6 +7,9 @@ from .models import (
     Assessment,
     Case,
     Delivery,
+    DeliveryFunding,
+    Disbursement,
+    Pledge,
     Programme,
     ProgrammePeriod,
     RecalculationJob,
@@ -131,3 +134,57 @@ class DeliveryAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
 
         visible = referrals_visible_to(request.user)
         return super().get_queryset(request).filter(referral__in=visible)
+
+
+# --- CSR pledges: written by interventions.pledges only ------------------------------------------
+
+
+class DisbursementInline(admin.TabularInline):
+    model = Disbursement
+    fields = ("disbursed_on", "amount", "note", "recorded_by", "recorded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PledgeScopedMixin:
+    pledge_field = "pledge"
+
+    def get_queryset(self, request):
+        from .pledge_selectors import pledges_visible_to
+
+        visible = pledges_visible_to(request.user)
+        return super().get_queryset(request).filter(**{f"{self.pledge_field}__in": visible})
+
+
+@admin.register(Pledge)
+class PledgeAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("id", "title", "company", "amount", "starts_on", "ends_on", "status")
+    list_filter = ("status", "tier", "company")
+    list_select_related = ("company",)
+    search_fields = ("title", "company__name", "company__short_name")
+    date_hierarchy = "starts_on"
+    inlines = [DisbursementInline]
+
+    def get_queryset(self, request):
+        from .pledge_selectors import pledges_visible_to
+
+        return super().get_queryset(request).filter(pk__in=pledges_visible_to(request.user))
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(ReadOnlyMixin, PledgeScopedMixin, SimpleHistoryAdmin):
+    list_display = ("id", "pledge", "disbursed_on", "amount", "recorded_by")
+    list_select_related = ("pledge", "recorded_by")
+    raw_id_fields = ("pledge",)
+    date_hierarchy = "disbursed_on"
+
+
+@admin.register(DeliveryFunding)
+class DeliveryFundingAdmin(ReadOnlyMixin, PledgeScopedMixin, SimpleHistoryAdmin):
+    list_display = ("delivery", "pledge", "amount", "recorded_by", "recorded_at")
+    list_select_related = ("pledge", "recorded_by")
+    raw_id_fields = ("delivery", "pledge")

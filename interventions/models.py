@@ -573,3 +573,162 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"#{self.pk} on {self.delivered_on} ({self.referral_id})"
+
+
+# --- CSR pledges, disbursements and the deliveries they fund -------------------------------------
+
+
+class PledgeStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Pledge(models.Model):
+    """A company's (CSR) promise of an amount of rupiah for a period, optionally for one
+    programme, one region (any level) and/or one tier.
+
+    draft -> active (the province accepts it) -> closed; draft or active without disbursements
+    -> cancelled. Written only by ``interventions.pledges``.
+    """
+
+    company = models.ForeignKey(
+        "opd.Organisation",
+        verbose_name=_("company"),
+        on_delete=models.PROTECT,
+        related_name="pledges",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    amount = models.PositiveBigIntegerField(_("amount pledged (Rp)"))
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("target programme"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pledges",
+        help_text=_("Empty: any programme."),
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("target region"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the whole province."),
+    )
+    tier = models.PositiveSmallIntegerField(
+        _("target tier"),
+        choices=ProgrammeTier.choices,
+        null=True,
+        blank=True,
+        help_text=_("Empty: any tier."),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=PledgeStatus.choices,
+        default=PledgeStatus.DRAFT,
+        db_index=True,
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        verbose_name = _("CSR pledge")
+        verbose_name_plural = _("CSR pledges")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="pledge_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__isnull=True) | Q(tier__gte=1, tier__lte=3),
+                name="pledge_tier_1_to_3",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+
+class Disbursement(models.Model):
+    """Money a company paid out against its pledge (never more, in total, than the pledge)."""
+
+    pledge = models.ForeignKey(
+        Pledge,
+        verbose_name=_("pledge"),
+        on_delete=models.PROTECT,
+        related_name="disbursements",
+    )
+    disbursed_on = models.DateField(_("disbursed on"))
+    amount = models.PositiveBigIntegerField(_("amount (Rp)"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["disbursed_on", "id"]
+        verbose_name = _("disbursement")
+        verbose_name_plural = _("disbursements")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="disbursement_amount_positive")
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.pledge_id} on {self.disbursed_on}"
+
+
+class DeliveryFunding(models.Model):
+    """The pledge that paid for a delivery (its whole value), recorded with the delivery."""
+
+    delivery = models.OneToOneField(
+        Delivery,
+        verbose_name=_("delivery"),
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="funding",
+    )
+    pledge = models.ForeignKey(
+        Pledge,
+        verbose_name=_("pledge"),
+        on_delete=models.PROTECT,
+        related_name="fundings",
+    )
+    amount = models.PositiveBigIntegerField(_("amount (Rp)"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        verbose_name = _("delivery funding")
+        verbose_name_plural = _("delivery fundings")
+
+    def __str__(self):
+        return f"{self.delivery_id} <- {self.pledge_id}"

@@ -13,7 +13,9 @@ referrals); CSR partners and users without a role get 403 (no personal data, eve
 
 Input serializers check the shape only and answer 400 with field names; the services apply the
 rules (400 with field names, 409 for state conflicts such as an exhausted quota, 403 for the
-wrong role) and write nothing on any error. No NIK or No. KK appears anywhere here; the head's
+wrong role) and write nothing on any error. A delivery on a closed referral (completed, rejected,
+cancelled) is a 400 on ``referral``; a delivery may name the CSR ``pledge`` that paid for it.
+No NIK or No. KK appears anywhere here; the head's
 name, the member's name and the village are shown only to roles that read personal data.
 """
 
@@ -38,7 +40,8 @@ from opd.access import access_for
 from opd.models import Role
 
 from . import referrals as services
-from .models import Delivery, Programme, Referral, ReferralStatus
+from .models import Delivery, Pledge, Programme, Referral, ReferralStatus
+from .pledge_selectors import pledges_visible_to
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS
 from .referral_selectors import (
     ReferralFilter,
@@ -151,6 +154,13 @@ class DeliverySerializer(serializers.Serializer):
     )
     logged_by = serializers.CharField(source="logged_by.username", read_only=True)
     logged_at = serializers.DateTimeField(read_only=True)
+    pledge = serializers.SerializerMethodField(
+        help_text=_("Id of the CSR pledge that paid for it; null: none.")
+    )
+
+    def get_pledge(self, delivery) -> int | None:
+        funding = getattr(delivery, "funding", None)
+        return funding.pledge_id if funding is not None else None
 
     def get_has_evidence(self, delivery) -> bool:
         return bool(delivery.evidence)
@@ -241,12 +251,22 @@ class DeliveryCreateSerializer(serializers.Serializer):
         allow_empty_file=False,
         help_text=_("A photo (JPEG, PNG, WebP) or a PDF; multipart/form-data only."),
     )
+    pledge = serializers.PrimaryKeyRelatedField(
+        queryset=Pledge.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Id of the active CSR pledge that paid for it (its targets must match and it must "
+            "have the money disbursed and unspent); null: none."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
             self.fields["referral"].queryset = referrals_visible_to(request.user)
+            self.fields["pledge"].queryset = pledges_visible_to(request.user)
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -340,7 +360,7 @@ class ReferralViewSet(
             qs = qs.annotate(head_name=head_name_subquery())
         if self.action != "list":
             qs = qs.select_related("referred_by", "decided_by", "closed_by").prefetch_related(
-                "deliveries__logged_by"
+                "deliveries__logged_by", "deliveries__funding"
             )
         return qs
 
@@ -449,7 +469,7 @@ class DeliveryViewSet(
     def get_queryset(self):
         return (
             deliveries_visible_to(self.request.user)
-            .select_related("logged_by")
+            .select_related("logged_by", "funding")
             .order_by("-delivered_on", "-id")
         )
 

@@ -44,6 +44,7 @@ from . import referrals as services
 from .forms import FormMixin
 from .models import OPEN_STATUSES, Case, Delivery, Programme, Referral
 from .money import format_rupiah
+from .pledge_selectors import fundable_pledges, pledges_for, realisation
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS, needs_in_words
 
 PAGE_SIZE = 25
@@ -165,7 +166,9 @@ class DeliveryForm(FormMixin, forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,.pdf"}),
     )
 
-    def __init__(self, *args, referral: Referral | None = None, **kwargs):
+    def __init__(self, *args, referral: Referral | None = None, pledges=(), **kwargs):
+        """``pledges``: the CSR pledges that may pay for this referral's deliveries
+        (``pledge_selectors.pledges_for``); the field shows only when there are some."""
         if not args and "data" not in kwargs and referral is not None:
             kwargs.setdefault(
                 "initial",
@@ -177,6 +180,22 @@ class DeliveryForm(FormMixin, forms.Form):
             )
         super().__init__(*args, **kwargs)
         self.fields["delivered_on"].widget.attrs["max"] = timezone.localdate().isoformat()
+        self.pledges = {pledge.pk: pledge for pledge in pledges}
+        # A pledge sent when none may pay any more is refused, never silently dropped.
+        if self.pledges or (self.is_bound and self.data.get(self.add_prefix("pledge"))):
+            self.fields["pledge"] = forms.TypedChoiceField(
+                label=gettext_lazy("Paid by a CSR pledge"),
+                required=False,
+                coerce=int,
+                empty_value=None,
+                choices=[("", _("No pledge"))]
+                + [(pledge.pk, pledge_choice_label(pledge)) for pledge in pledges],
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+
+    def chosen_pledge(self):
+        pk = self.cleaned_data.get("pledge")
+        return self.pledges.get(pk) if pk else None
 
 
 def _add_errors(form: forms.Form):
@@ -287,7 +306,7 @@ def _detail_page(request, referral: Referral, *, forms_=None, status=200):
     _describe(referral, today)
     deliveries = list(
         Delivery.objects.filter(referral=referral)
-        .select_related("logged_by")
+        .select_related("logged_by", "funding__pledge__company")
         .order_by("delivered_on", "pk")
     )
     total = 0
@@ -309,7 +328,8 @@ def _detail_page(request, referral: Referral, *, forms_=None, status=200):
         "can_cancel": is_open and cancels(access, referral),
         "accept_form": forms_.get("accept") or ActionForm(),
         "reject_form": forms_.get("reject") or ReasonForm(prefix="reject"),
-        "delivery_form": forms_.get("deliver") or DeliveryForm(referral=referral),
+        "delivery_form": forms_.get("deliver")
+        or DeliveryForm(referral=referral, pledges=_pledges(request, referral, may_decide)),
         "complete_form": forms_.get("complete") or ActionForm(),
         "cancel_form": forms_.get("cancel") or ReasonForm(prefix="cancel"),
         "household_link": access.reads_register,
@@ -411,6 +431,7 @@ def _log_delivery(request, referral: Referral, form: DeliveryForm):
             value=data["value"],
             note=data["note"],
             evidence=data["evidence"] or None,
+            pledge=form.chosen_pledge(),
         ),
         form,
     )
@@ -424,7 +445,10 @@ def delivery_create(request, pk: int):
     referral = _referral(request, pk)
     from_inbox = request.POST.get("from") == "inbox"
     prefix = _inbox_prefix(referral) if from_inbox else None
-    form = DeliveryForm(request.POST, request.FILES, referral=referral, prefix=prefix)
+    pledges = _pledges(request, referral, True)
+    form = DeliveryForm(
+        request.POST, request.FILES, referral=referral, prefix=prefix, pledges=pledges
+    )
     status = 200
     delivery = None
     if form.is_valid():
@@ -434,7 +458,7 @@ def delivery_create(request, pk: int):
             _referral(request, pk)
         )
         _describe(referral, timezone.localdate())
-        fresh = DeliveryForm(referral=referral, prefix=prefix)
+        fresh = DeliveryForm(referral=referral, prefix=prefix, pledges=pledges)
         context = {
             "referral": referral,
             "form": fresh if delivery is not None else form,
@@ -448,6 +472,21 @@ def delivery_create(request, pk: int):
             return redirect("referrals:inbox")
         return redirect("referrals:detail", referral.pk)
     return _detail_page(request, _referral(request, pk), forms_={"deliver": form}, status=status)
+
+
+def _pledges(request, referral: Referral, may_decide: bool) -> list:
+    """The CSR pledges that may pay for a delivery on this referral (none: no field)."""
+    if not may_decide or str(referral.status) != "accepted":
+        return []
+    return pledges_for(fundable_pledges(request.user), referral)
+
+
+def pledge_choice_label(pledge) -> str:
+    return _("%(company)s · %(title)s (%(available)s available)") % {
+        "company": pledge.company.short_name,
+        "title": pledge.title,
+        "available": format_rupiah(realisation(pledge).available),
+    }
 
 
 def _inbox_prefix(referral: Referral) -> str:
@@ -560,13 +599,18 @@ def inbox(request):
         raise PermissionDenied
     today = timezone.localdate()
     referrals = list(_with_head(selectors.opd_inbox(request.user)))
+    fundable = fundable_pledges(request.user)
     rows = []
     for referral in referrals:
         _describe(referral, today)
         rows.append(
             {
                 "referral": referral,
-                "form": DeliveryForm(referral=referral, prefix=_inbox_prefix(referral))
+                "form": DeliveryForm(
+                    referral=referral,
+                    prefix=_inbox_prefix(referral),
+                    pledges=pledges_for(fundable, referral),
+                )
                 if str(referral.status) == "accepted"
                 else None,
                 "may_decide": decides(access, referral),

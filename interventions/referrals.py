@@ -7,9 +7,10 @@ on an accepted referral; the referral is completed (its need counts as met from 
 cancelled. Completing a referral and logging a delivery queue the household's recalculation.
 
 Errors: ``ValidationError`` keyed by field (need, member, programme, household, households,
-reason, delivered_on, quantity, value, evidence, due_on, planned_value), ``DomainError`` (409)
-for state conflicts and an exhausted quota or budget, ``NotAllowed`` (403) for the wrong role,
-``OutOfScope`` (404) outside the user's reach. Nothing is written when any of them is raised.
+reason, delivered_on, quantity, value, evidence, due_on, planned_value, referral, pledge),
+``DomainError`` (409) for state conflicts and an exhausted quota or budget, ``NotAllowed`` (403)
+for the wrong role, ``OutOfScope`` (404) outside the user's reach. Nothing is written when any
+of them is raised.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from opd.access import Access, access_for
 from opd.models import Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
 
+from . import pledges
 from .evaluation import household_matches
 from .models import (
     OPEN_STATUSES,
@@ -51,6 +53,7 @@ QUANTITY_MAX = 2_147_483_647  # PositiveIntegerField
 REFERRERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.FIELD_WORKER)
 # Statuses holding a place (quota) and money (budget) of their period.
 TAKING_PLACE = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
+CLOSED_STATUSES = (ReferralStatus.COMPLETED, ReferralStatus.REJECTED, ReferralStatus.CANCELLED)
 
 
 # --- who may do what --------------------------------------------------------------------------
@@ -430,8 +433,12 @@ def delivery_log(
     value: int,
     note: str = "",
     evidence=None,
+    pledge=None,
 ) -> Delivery:
-    """Record what the agency delivered on an accepted referral (with optional evidence)."""
+    """Record what the agency delivered on an accepted referral (with optional evidence and
+    the CSR pledge that paid for it: ``interventions.pledges.funding_problem`` says when one
+    cannot). A closed referral (completed, rejected, cancelled) is a field error of
+    ``referral``; one still waiting for the agency is a state conflict."""
     _require_decider(actor, referral)
     errors: dict[str, list[str]] = {}
     day = _as_date(delivered_on, "delivered_on", errors)
@@ -450,10 +457,14 @@ def delivery_log(
     with transaction.atomic():
         current = _locked(referral)
         if current.status != ReferralStatus.ACCEPTED:
-            raise DomainError(
-                _("Deliveries can be logged only on an accepted referral; this one is %(status)s.")
-                % {"status": str(ReferralStatus(current.status).label).lower()}
-            )
+            message = _(
+                "Deliveries can be logged only on an accepted referral; this one is %(status)s."
+            ) % {"status": str(ReferralStatus(current.status).label).lower()}
+            if current.status in CLOSED_STATUSES:
+                raise ValidationError({"referral": [message]})
+            raise DomainError(message)
+        if pledge is not None:
+            pledge = _funding_pledge(actor, pledge, current, day, value, errors)
         if errors:
             raise ValidationError(errors)
         delivery = Delivery(
@@ -470,8 +481,29 @@ def delivery_log(
             delivery.evidence = evidence
         delivery._history_user = actor
         delivery.save()
+        if pledge is not None:
+            pledges.funding_record(actor=actor, delivery=delivery, pledge=pledge)
         _queue_recalculation(current.household_id)
     return delivery
+
+
+def _funding_pledge(actor, pledge, referral: Referral, day, value, errors: dict):
+    """The pledge, locked, when it may pay for this delivery; otherwise a "pledge" error."""
+    from .pledge_selectors import pledges_visible_to
+
+    if not pledges_visible_to(actor).filter(pk=pledge.pk).exists():
+        errors["pledge"] = [_("Unknown pledge.")]
+        return None
+    referral = Referral.objects.select_related("household__desa", "programme").get(pk=referral.pk)
+    locked, problem = pledges.funding_problem(
+        pledge=pledge,
+        referral=referral,
+        delivered_on=day,
+        value=value if "value" not in errors else None,
+    )
+    if problem:
+        errors["pledge"] = [problem]
+    return locked
 
 
 def referral_complete(*, actor, referral: Referral) -> Referral:

@@ -16,6 +16,8 @@ def home(request):
         return redirect("visits:due")  # a field worker starts from the visits due
     if access.reads_register:
         return redirect("households:list")
+    if Role.CSR_PARTNER in access.roles:
+        return redirect("pledges:dashboard")
     return render(request, "home.html")
 
 

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from households.models import Household
+from interventions.models import DeliveryFunding, Disbursement, Pledge
 from opd.access import access_for
 from opd.models import Membership, Organisation, OrganisationKind, Role
 
@@ -54,6 +55,11 @@ def test_setup_demo_twice_creates_everything_once(monkeypatch):
     assert Membership.objects.get(user__username="auditor").organisation.short_name == (
         "Inspektorat Banten"
     )
+    # CSR demo: three pledges (two active with disbursements), added once.
+    pledges = Pledge.objects.filter(company=demo_csr.get())
+    assert sorted(pledges.values_list("status", flat=True)) == ["active", "active", "draft"]
+    assert Disbursement.objects.filter(pledge__in=pledges).count() == 3
+    assert all(DeliveryFunding.objects.filter(pledge__in=pledges).values_list("amount", flat=True))
 
 
 def test_password_comes_from_the_environment(monkeypatch):

@@ -584,9 +584,10 @@ def test_delivery_on_a_rejected_referral_is_refused(api, opd_officer, lebak_refe
         "value": 100_000,
     }
     response = as_user(api, opd_officer).post(DELIVERIES, body, format="json")
-    # The service treats it as a state conflict (DomainError): 409 with a clear message.
-    assert response.status_code == 409, response.content
-    assert "accepted referral" in response.json()["detail"]
+    # A closed referral can never take a delivery: a field error of "referral", not a conflict.
+    assert response.status_code == 400, response.content
+    assert "accepted referral" in response.json()["referral"][0]
+    assert "rejected" in response.json()["referral"][0]
     assert not Delivery.objects.exists()
 
 

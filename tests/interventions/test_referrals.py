@@ -394,8 +394,9 @@ def _deliver(actor, referral, **overrides):
 def test_delivery_on_a_rejected_referral_is_refused(referral, opd_officer):
     services.referral_reject(actor=opd_officer, referral=referral, reason="Tidak memenuhi")
     before = counts()
-    with pytest.raises(DomainError, match="accepted"):
+    with pytest.raises(ValidationError) as exc:
         _deliver(opd_officer, referral)
+    assert "accepted" in field_errors(exc)["referral"][0]
     assert counts() == before
 
 
@@ -485,8 +486,9 @@ def test_complete_needs_a_delivery_and_queues_the_recalculation(
     assert done.status == ReferralStatus.COMPLETED
     assert done.closed_by == opd_officer
     assert len(callbacks) == 1
-    with pytest.raises(DomainError):
+    with pytest.raises(ValidationError) as exc:
         _deliver(opd_officer, done)  # completed: no more deliveries
+    assert "completed" in field_errors(exc)["referral"][0]
     with pytest.raises(DomainError):
         services.referral_cancel(actor=opd_officer, referral=done, reason="x")
 

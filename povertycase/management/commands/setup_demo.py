@@ -16,6 +16,7 @@ from django.db import transaction
 from households.demo import DemoDataError, load_demo
 from households.models import Household
 from interventions.models import Case, RecalculationJob
+from interventions.pledge_demo import pledges_demo
 from interventions.services import cases_verify_imported, job_run
 from opd.models import Membership, Organisation, OrganisationKind, Role
 from opd.services import membership_grant
@@ -89,6 +90,7 @@ class Command(BaseCommand):
         self._pathway()
         created = self._users(password)
         self.stdout.write(f"Demo users: {created} created.")
+        self._pledges()
         self._print_logins(password)
 
     def _pathway(self) -> None:
@@ -102,6 +104,16 @@ class Command(BaseCommand):
             f"Pathway: {verified:,} imported households verified; {job.assessed:,} assessed, "
             f"{job.moved:,} placed in a tier."
         )
+
+    def _pledges(self) -> None:
+        """Pledges of the demo CSR company with disbursements and funded deliveries."""
+        company = Organisation.objects.get(name=DEMO_CSR_NAME)
+        admin = get_user_model().objects.get(username="provinsi")
+        funded = pledges_demo(admin=admin, company=company)
+        if funded or company.pledges.exists():
+            self.stdout.write(
+                f"CSR: demo pledges of {company.short_name}; {funded} deliveries funded."
+            )
 
     @transaction.atomic
     def _users(self, password: str) -> int:
