@@ -2,6 +2,13 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import api
+from .group_api import (
+    FollowUpViewSet,
+    GraduationViewSet,
+    GroupViewSet,
+    KurApplicationViewSet,
+    RepaymentViewSet,
+)
 from .programme_api import ProgrammeViewSet
 from .referral_api import DeliveryViewSet, ReferralViewSet
 
@@ -14,5 +21,10 @@ router.register("jobs", api.JobViewSet, basename="job")
 router.register("programmes", ProgrammeViewSet, basename="programme")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("groups", GroupViewSet, basename="group")
+router.register("kur-applications", KurApplicationViewSet, basename="kur-application")
+router.register("repayments", RepaymentViewSet, basename="repayment")
+router.register("graduations", GraduationViewSet, basename="graduation")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 
 urlpatterns = [path("", include(router.urls))]

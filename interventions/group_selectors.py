@@ -193,7 +193,9 @@ class FollowUpFilter(_RegionMixin, django_filters.FilterSet):
 
 
 def _filtered(filterset_class, queryset, params):
-    filterset = filterset_class(params or None, queryset=queryset)
+    if not params:
+        return queryset
+    filterset = filterset_class(params, queryset=queryset)
     return filterset.qs if filterset.is_valid() else queryset.none()
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from households import choices as c
@@ -47,7 +48,9 @@ def tier2_person(desa, *, state="tier2", per_person=300_000):
 
 
 def bank_officer(short_name="BRI", username=None):
-    return make_user(username or f"bank_{short_name.lower()}", Role.BANK_OFFICER, short_name, None)
+    username = username or f"bank_{short_name.lower()}"
+    existing = get_user_model().objects.filter(username=username).first()
+    return existing or make_user(username, Role.BANK_OFFICER, short_name, None)
 
 
 def bank(short_name="BRI"):
