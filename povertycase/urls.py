@@ -18,6 +18,7 @@ urlpatterns = [
     path("pathway/", include("interventions.urls")),
     path("programmes/", include("interventions.programme_urls")),
     path("referrals/", include("interventions.referral_urls")),
+    path("groups/", include("interventions.group_urls")),
     path("api/v1/", include("povertycase.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
