@@ -322,6 +322,14 @@ def borrower_households(applications: Iterable[KurApplication]) -> list[int]:
     return sorted(ids)
 
 
+def _illegal(current: str, to_status: str) -> str:
+    labels = dict(KurStatus.choices)
+    return _("An application that is %(current)s cannot become %(to)s.") % {
+        "current": str(labels[current]).lower(),
+        "to": str(labels[to_status]).lower(),
+    }
+
+
 def kur_application_move(
     *,
     actor,
@@ -336,6 +344,9 @@ def kur_application_move(
     labels = dict(KurStatus.choices)
     if to_status not in labels:
         raise ValidationError({"to_status": [_("Unknown status.")]})
+    current = KurApplication.objects.values_list("status", flat=True).get(pk=application.pk)
+    if to_status not in MOVES[KurStatus(current)]:
+        raise ValidationError({"to_status": [_illegal(current, to_status)]})
     if to_status in BANK_MOVES and not decides(access, application):
         raise NotAllowed(_("Only an officer of the distributing bank may do this."))
     if to_status in PREPARER_MOVES and not (
@@ -360,10 +371,7 @@ def kur_application_move(
     with transaction.atomic():
         locked = KurApplication.objects.select_for_update().get(pk=application.pk)
         if to_status not in MOVES[KurStatus(locked.status)]:
-            errors["to_status"] = [
-                _("An application that is %(current)s cannot become %(to)s.")
-                % {"current": labels[locked.status].lower(), "to": labels[to_status].lower()}
-            ]
+            errors["to_status"] = [_illegal(locked.status, to_status)]
         if errors:
             raise ValidationError(errors)
         if to_status == S.DISBURSED:
