@@ -77,10 +77,15 @@ class MemberAddForm(FormMixin, forms.Form):
 
     def __init__(self, *args, user, group, **kwargs):
         super().__init__(*args, **kwargs)
-        # People of the group's village in the user's reach; the service checks the rest.
+        # People of the group's kecamatan in the user's reach; the service checks the rest.
+        kecamatan = group.desa.code.rsplit(".", 1)[0]
         self.fields["member"].queryset = (
             Member.objects.visible_to(user)
-            .filter(status=MemberStatus.ACTIVE, household__desa=group.desa)
+            .filter(
+                status=MemberStatus.ACTIVE,
+                household__desa__code__startswith=kecamatan + ".",
+                household__case__state__in=["tier2", "tier3"],
+            )
             .select_related("household")
             .order_by("name")
         )

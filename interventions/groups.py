@@ -399,7 +399,8 @@ def business_record_save(
     revenue = _whole(revenue, "revenue", errors, minimum=0, maximum=RUPIAH_MAX)
     costs = _whole(costs, "costs", errors, minimum=0, maximum=RUPIAH_MAX)
     share = _whole(profit_per_member, "profit_per_member", errors, minimum=0, maximum=RUPIAH_MAX)
-    if group.status in (GroupStatus.FORMING, GroupStatus.DISSOLVED):
+    status = BusinessGroup.objects.values_list("status", flat=True).get(pk=group.pk)
+    if status in (GroupStatus.FORMING, GroupStatus.DISSOLVED):
         errors.setdefault("month", []).append(
             _("Business is recorded for active or dormant groups only.")
         )

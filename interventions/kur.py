@@ -204,7 +204,8 @@ def kur_application_create(
             raise OutOfScope()
         if not edits_group(access, group):
             raise NotAllowed(_("Your role may not prepare loans for this group."))
-        if group.status != GroupStatus.ACTIVE:
+        status = BusinessGroup.objects.values_list("status", flat=True).get(pk=group.pk)
+        if status != GroupStatus.ACTIVE:
             errors["group"] = [_("Only an active group can apply for KUR.")]
         desa = group.desa
     elif member is not None:
