@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind, Role
+from regions.models import Level, Region
 
 from .models import (
     BusinessGroup,
@@ -106,8 +107,20 @@ def _region_filter(field: str):
     )
 
 
+def _district_filter():
+    return django_filters.ModelChoiceFilter(
+        label=_("Kabupaten/kota"),
+        queryset=Region.objects.filter(level=Level.REGENCY).order_by("code"),
+        to_field_name="code",
+        method="filter_district",
+    )
+
+
 class _RegionMixin:
     region_field = "desa__code"
+
+    def filter_district(self, queryset, name, value):
+        return self.filter_region(queryset, name, value.code if value else "")
 
     def filter_region(self, queryset, name, value):
         code = value.strip()
@@ -122,11 +135,12 @@ class GroupFilter(_RegionMixin, django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=GroupStatus.choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=GroupKind.choices)
     sector = django_filters.CharFilter(label=_("Sector"), lookup_expr="icontains")
+    district = _district_filter()
     region = _region_filter("desa__code")
 
     class Meta:
         model = BusinessGroup
-        fields = ["q", "status", "kind", "sector", "region"]
+        fields = ["q", "status", "kind", "sector", "district", "region"]
 
 
 class KurFilter(_RegionMixin, django_filters.FilterSet):
@@ -138,11 +152,12 @@ class KurFilter(_RegionMixin, django_filters.FilterSet):
     )
     scheme = django_filters.CharFilter(label=_("Scheme code"), field_name="scheme__code")
     group = django_filters.NumberFilter(label=_("Group"), field_name="group_id")
+    district = _district_filter()
     region = _region_filter("desa__code")
 
     class Meta:
         model = KurApplication
-        fields = ["status", "bank", "scheme", "group", "region"]
+        fields = ["status", "bank", "scheme", "group", "district", "region"]
 
 
 class RepaymentFilter(django_filters.FilterSet):

@@ -17,9 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from households.models import Member
 from opd.access import Access, access_for
-from opd.models import Organisation, OrganisationKind
 from povertycase.views_util import run_service
-from regions.models import Level, Region
+from regions.models import Region
 
 from . import graduation as graduation_services
 from . import group_selectors as selectors
@@ -307,16 +306,34 @@ def kur_board(request):
                 "amount": sum(a.amount for a in rows),
             }
         )
+    codes = {a.desa.code[:5] for a in cards}
+    districts = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
     filterset = selectors.KurFilter(params, queryset=KurApplication.objects.none())
     context = {
         "columns": columns,
         "form": _style_filter_form(filterset.form),
         "query": {k: v for k, v in params.items() if v},
         "truncated": len(cards) >= BOARD_LIMIT,
-        "banks": Organisation.objects.filter(kind=OrganisationKind.BANK).order_by("short_name"),
-        "districts": Region.objects.filter(level=Level.REGENCY).order_by("code"),
+        "totals": [
+            (_("Per bank"), _totals(cards, lambda a: a.bank.short_name)),
+            (
+                _("Per kabupaten/kota"),
+                _totals(cards, lambda a: districts.get(a.desa.code[:5], a.desa.code[:5])),
+            ),
+        ],
     }
     return _render_list(request, "kur/board.html", "kur/partials/_board.html", context)
+
+
+def _totals(cards, key) -> list[dict]:
+    """Applications and rupiah per bank or per kabupaten/kota, and how many are in arrears."""
+    rows: dict[str, dict] = {}
+    for a in cards:
+        row = rows.setdefault(key(a), {"name": key(a), "count": 0, "amount": 0, "arrears": 0})
+        row["count"] += 1
+        row["amount"] += a.amount
+        row["arrears"] += a.status in (KurStatus.IN_ARREARS, KurStatus.DEFAULTED)
+    return sorted(rows.values(), key=lambda r: r["name"])
 
 
 @require_http_methods(["GET", "POST"])

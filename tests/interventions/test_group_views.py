@@ -171,3 +171,13 @@ def test_lists_use_a_constant_number_of_queries(
     for name, most in (("list", 7), ("kur_board", 7), ("graduations", 7), ("follow_ups", 7)):
         with django_assert_max_num_queries(most):
             assert get(client, name).status_code == 200, name
+
+
+def test_the_board_per_bank_and_per_kabupaten(client, province_admin, loan):
+    client.force_login(province_admin)
+    lebak = get(client, "kur_board", district="36.02").content.decode()
+    assert f"#{loan.pk} ·" in lebak
+    assert "Kabupaten Lebak" in lebak
+    assert f"#{loan.pk} ·" not in get(client, "kur_board", district="36.01").content.decode()
+    assert f"#{loan.pk} ·" not in get(client, "kur_board", bank="BNI").content.decode()
+    assert f"#{loan.pk} ·" in get(client, "kur_board", bank="BRI").content.decode()
