@@ -265,3 +265,30 @@ def follow_up_list(user, params=None) -> QuerySet[FollowUp]:
         "household__desa", "group", "application", "resolved_by"
     )
     return _filtered(FollowUpFilter, queryset, params).order_by("resolved_at", "-raised_at", "-pk")
+
+
+def household_tier3(user, household) -> dict:
+    """What the household page shows of tier 3: its people's groups, loans, graduations and
+    open follow-ups, each scoped to the user (four queries)."""
+    memberships = list(
+        GroupMembership.objects.filter(
+            member__household=household, group__in=groups_visible_to(user)
+        )
+        .select_related("group", "member")
+        .order_by("-is_open", "-joined_on")
+    )
+    group_ids = {m.group_id for m in memberships if m.is_open}
+    loans = list(
+        kur_visible_to(user)
+        .filter(Q(member__household=household) | Q(group_id__in=group_ids))
+        .select_related("bank", "scheme", "group")
+        .order_by("-created_at")
+    )
+    return {
+        "memberships": memberships,
+        "loans": loans,
+        "graduations": list(graduations_visible_to(user).filter(household=household)),
+        "follow_ups": list(
+            follow_ups_visible_to(user).filter(household=household, resolved_at__isnull=True)
+        ),
+    }

@@ -81,9 +81,10 @@ def edits_group(access, group: BusinessGroup | None = None, desa: Region | None 
 def _require_editor(actor, group: BusinessGroup) -> None:
     from .group_selectors import groups_visible_to
 
-    if not groups_visible_to(actor).filter(pk=group.pk).exists():
+    fresh = groups_visible_to(actor).select_related("desa").filter(pk=group.pk).first()
+    if fresh is None:
         raise OutOfScope()
-    if not edits_group(access_for(actor), group):
+    if not edits_group(access_for(actor), fresh):  # the stored facilitator, not a stale copy
         raise NotAllowed(_("Your role may not change this group."))
 
 

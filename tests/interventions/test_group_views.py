@@ -181,3 +181,15 @@ def test_the_board_per_bank_and_per_kabupaten(client, province_admin, loan):
     assert f"#{loan.pk} ·" not in get(client, "kur_board", district="36.01").content.decode()
     assert f"#{loan.pk} ·" not in get(client, "kur_board", bank="BNI").content.decode()
     assert f"#{loan.pk} ·" in get(client, "kur_board", bank="BRI").content.decode()
+
+
+def test_the_household_page_shows_its_group_loan_and_follow_ups(
+    client, field_worker_lebak, group, loan
+):
+    household = group.memberships.first().member.household
+    FollowUp.objects.create(household=household, kind="arrears", raised_at="2026-01-01T00:00Z")
+    client.force_login(field_worker_lebak)
+    page = client.get(reverse("interventions:household", args=[household.pk])).content.decode()
+    assert group.name in page
+    assert f"KUR #{loan.pk}" in page
+    assert "1 open follow-up" in page

@@ -224,3 +224,44 @@ def test_a_repayment_before_disbursement_is_refused(desa_lebak, field_worker_leb
     assert not Repayment.objects.exists()
     application.refresh_from_db()
     assert application.status == "approved"
+
+
+def test_the_database_keeps_one_open_group_per_person(desa_lebak, field_worker_lebak):
+    from django.db import IntegrityError, transaction
+
+    group = make_group(field_worker_lebak, desa_lebak)
+    other = make_group(field_worker_lebak, desa_lebak, name="UMKM Lain", activate=False)
+    person = group.memberships.first().member
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GroupMembership.objects.create(group=other, member=person, joined_on="2026-01-01")
+    closed = group.memberships.get(member=person)
+    groups.group_member_leave(actor=field_worker_lebak, membership=closed)
+    joined = groups.group_member_add(actor=field_worker_lebak, group=other, member=person)
+    assert joined.is_open
+    assert GroupMembership.objects.filter(member=person).count() == 2
+
+
+def test_an_opd_officer_facilitates_a_group_and_sees_only_it(desa_lebak, field_worker_lebak):
+    from interventions.group_selectors import groups_visible_to
+
+    officer = make_user("kop_officer", Role.OPD_OFFICER, "Dinsos Banten", None)
+    mine = make_group(field_worker_lebak, desa_lebak, name="Koperasi Mandiri")
+    groups.group_update(actor=field_worker_lebak, group=mine, facilitator=officer)
+    make_group(field_worker_lebak, desa_lebak, name="KUBE Lain")
+    assert list(groups_visible_to(officer)) == [mine]
+    record = groups.business_record_save(
+        actor=officer, group=mine, month=mine.founded_on, revenue=1_000_000, costs=400_000
+    )
+    assert record.profit == 600_000
+
+
+def test_a_facilitator_must_be_a_field_worker_or_an_opd_officer(
+    desa_lebak, field_worker_lebak, auditor
+):
+    with pytest.raises(ValidationError) as exc:
+        groups.group_create(
+            actor=field_worker_lebak, name="X", kind="kube", sector="Warung", desa=desa_lebak,
+            founded_on="2026-01-01", facilitator=auditor,
+        )  # fmt: skip
+    assert "facilitator" in exc.value.message_dict
+    assert not BusinessGroup.objects.exists()
