@@ -13,6 +13,8 @@ from django import forms
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind, Role
@@ -107,8 +109,13 @@ def _region_filter(field: str):
     )
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class DistrictFilter(django_filters.ModelChoiceFilter):
+    """A kabupaten/kota by its code (a select in the pages, a code such as 36.02 in the API)."""
+
+
 def _district_filter():
-    return django_filters.ModelChoiceFilter(
+    return DistrictFilter(
         label=_("Kabupaten/kota"),
         queryset=Region.objects.filter(level=Level.REGENCY).order_by("code"),
         to_field_name="code",
