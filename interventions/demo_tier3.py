@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from households.choices import HouseholdStatus, MemberStatus
 from households.models import Household, Member
+from opd.access import access_for
 from opd.models import Organisation
 
 from . import groups, kur, referrals
@@ -72,7 +73,10 @@ def _build(actor_username: str, bank_username: str, facilitator_username: str):
         sector="Warung sembako dan kue basah",
         desa=households[0].desa,
         founded_on=founded,
-        facilitator=facilitator,
+        # the demo field worker accompanies the group only inside their own area
+        facilitator=facilitator
+        if facilitator and access_for(facilitator).covers(households[0].desa.code)
+        else None,
     )
     # The chair completed a BLK training (the training referral, delivered and completed).
     blk = Programme.objects.filter(code="BLK").first()

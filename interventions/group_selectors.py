@@ -31,6 +31,7 @@ from .models import (
     GroupMembership,
     GroupStatus,
     KurApplication,
+    KurScheme,
     KurStatus,
     Repayment,
 )
@@ -114,6 +115,11 @@ class DistrictFilter(django_filters.ModelChoiceFilter):
     """A kabupaten/kota by its code (a select in the pages, a code such as 36.02 in the API)."""
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class CodeChoiceFilter(django_filters.ModelChoiceFilter):
+    """A choice by code: a select in the pages, the code (e.g. super-mikro) in the API."""
+
+
 def _district_filter():
     return DistrictFilter(
         label=_("Kabupaten/kota"),
@@ -157,7 +163,9 @@ class KurFilter(_RegionMixin, django_filters.FilterSet):
         queryset=Organisation.objects.filter(kind=OrganisationKind.BANK),
         to_field_name="short_name",
     )
-    scheme = django_filters.CharFilter(label=_("Scheme code"), field_name="scheme__code")
+    scheme = CodeChoiceFilter(
+        label=_("Scheme"), queryset=KurScheme.objects.all(), to_field_name="code"
+    )
     group = django_filters.NumberFilter(label=_("Group"), field_name="group_id")
     district = _district_filter()
     region = _region_filter("desa__code")

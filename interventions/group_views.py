@@ -34,7 +34,7 @@ from .group_forms import (
     ResolveForm,
     StatusForm,
 )
-from .models import BusinessGroup, GroupMembership, KurApplication, KurStatus
+from .models import BusinessGroup, GroupMembership, GroupStatus, KurApplication, KurStatus
 from .referral_views import _add_errors, _partial, _style_filter_form
 
 PAGE_SIZE = 25
@@ -62,6 +62,16 @@ def _register_reader(request) -> Access:
     return access
 
 
+# Filters that only the API needs (ids and codes); the pages offer selects instead.
+API_ONLY_FILTERS = ("region", "group", "household", "application")
+
+
+def _page_filters(form):
+    for name in API_ONLY_FILTERS:
+        form.fields.pop(name, None)
+    return _style_filter_form(form)
+
+
 def _list_context(request, qs, filterset_class, base_qs):
     params = request.GET.copy()
     params.pop("page", None)
@@ -70,7 +80,7 @@ def _list_context(request, qs, filterset_class, base_qs):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": {k: v for k, v in params.items() if v},
-        "form": _style_filter_form(filterset_class(params, queryset=base_qs).form),
+        "form": _page_filters(filterset_class(params, queryset=base_qs).form),
     }
 
 
@@ -159,11 +169,22 @@ def _group_page(request, group: BusinessGroup, *, forms_=None, status=200):
         "may_edit": may_edit,
         "personal": access.reads_personal_data,
         "member_form": forms_.get("member") or MemberAddForm(user=request.user, group=group),
-        "status_form": forms_.get("status") or StatusForm(),
+        "status_form": _status_form(group, forms_.get("status")),
         "record_form": forms_.get("record")
         or BusinessRecordForm(initial={"month": timezone.localdate().strftime("%Y-%m")}),
     }
     return render(request, "groups/detail.html", context, status=status)
+
+
+def _status_form(group: BusinessGroup, form: StatusForm | None) -> StatusForm:
+    """Only the moves the group's status allows are offered (the service checks again)."""
+    form = form or StatusForm()
+    allowed = group_services.STATUS_MOVES[GroupStatus(group.status)]
+    choices = [(value, label) for value, label in GroupStatus.choices if value in allowed]
+    if form.is_bound:
+        return form
+    form.fields["to_status"].choices = choices
+    return form
 
 
 @require_GET
@@ -311,7 +332,7 @@ def kur_board(request):
     filterset = selectors.KurFilter(params, queryset=KurApplication.objects.none())
     context = {
         "columns": columns,
-        "form": _style_filter_form(filterset.form),
+        "form": _page_filters(filterset.form),
         "query": {k: v for k, v in params.items() if v},
         "truncated": len(cards) >= BOARD_LIMIT,
         "totals": [

@@ -174,7 +174,6 @@ def group_create(
             to_status=GroupStatus.FORMING,
             at=timezone.now(),
             actor=actor,
-            reason=_("Group formed."),
         )
     return group
 
