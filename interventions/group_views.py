@@ -390,7 +390,14 @@ def kur_create(request):
 def _kur_page(request, application, *, forms_=None, status=200):
     access = access_for(request.user)
     forms_ = forms_ or {}
-    allowed = kur_services.MOVES[KurStatus(application.status)]
+    may_decide = kur_services.decides(access, application)
+    may_prepare = kur_services.prepares(access, application)
+    # Only the moves this user may make now (the service checks again).
+    allowed = {
+        s
+        for s in kur_services.MOVES[KurStatus(application.status)]
+        if may_decide or (s in kur_services.PREPARER_MOVES and may_prepare)
+    }
     choices = [(s, KurStatus(s).label) for s in KurStatus.values if s in allowed]
     move_form = forms_.get("move") or KurMoveForm()
     move_form.fields["to_status"].choices = choices or [("", "—")]
@@ -401,14 +408,8 @@ def _kur_page(request, application, *, forms_=None, status=200):
         "moves": list(application.status_changes.select_related("actor")),
         "arrears": kur_services.application_arrears(application),
         "move_form": move_form,
-        "can_move": bool(choices)
-        and (
-            kur_services.decides(access, application) or kur_services.prepares(access, application)
-        ),
-        "can_repay": application.status in kur_services.LOAN_STATES
-        and (
-            kur_services.decides(access, application) or kur_services.prepares(access, application)
-        ),
+        "can_move": bool(choices),
+        "can_repay": application.status in kur_services.LOAN_STATES and (may_decide or may_prepare),
         "repayment_form": forms_.get("repayment")
         or RepaymentForm(initial={"paid_on": timezone.localdate()}),
         "personal": access.reads_personal_data,

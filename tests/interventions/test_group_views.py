@@ -194,3 +194,12 @@ def test_the_household_page_shows_its_group_loan_and_follow_ups(
     assert group.name in page
     assert f"KUR #{loan.pk}" in page
     assert "1 open follow-up" in page
+
+
+def test_the_move_form_offers_only_the_users_moves(client, field_worker_lebak, loan):
+    client.force_login(field_worker_lebak)
+    page = get(client, "kur_detail", loan.pk).content.decode()
+    assert 'value="in_arrears"' not in page  # the bank's move, not the field worker's
+    client.force_login(bank_officer("BRI"))
+    page = get(client, "kur_detail", loan.pk).content.decode()
+    assert 'value="in_arrears"' in page
