@@ -5,15 +5,26 @@ from povertycase.admin import ReadOnlyMixin
 
 from .models import (
     Assessment,
+    BusinessGroup,
+    BusinessRecord,
     Case,
     Delivery,
     DeliveryFunding,
     Disbursement,
+    FollowUp,
+    Graduation,
+    GroupMembership,
+    GroupStatusChange,
+    Instalment,
+    KurApplication,
+    KurScheme,
+    KurStatusChange,
     Pledge,
     Programme,
     ProgrammePeriod,
     RecalculationJob,
     Referral,
+    Repayment,
     RuleSet,
     Transition,
 )
@@ -188,3 +199,152 @@ class DeliveryFundingAdmin(ReadOnlyMixin, PledgeScopedMixin, SimpleHistoryAdmin)
     list_display = ("delivery", "pledge", "amount", "recorded_by", "recorded_at")
     list_select_related = ("pledge", "recorded_by")
     raw_id_fields = ("delivery", "pledge")
+
+
+# --- tier 3: groups, KUR, graduations, follow-ups (written by their services only) ------------
+
+
+def _scoped(selector_name: str):
+    class Scoped:
+        def get_queryset(self, request):
+            from . import group_selectors
+
+            visible = getattr(group_selectors, selector_name)(request.user)
+            return super().get_queryset(request).filter(pk__in=visible.values("pk"))
+
+    return Scoped
+
+
+class GroupMembershipInline(admin.TabularInline):
+    model = GroupMembership
+    fields = ("member", "role", "joined_on", "left_on", "is_open")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BusinessGroup)
+class BusinessGroupAdmin(ReadOnlyMixin, _scoped("groups_visible_to"), SimpleHistoryAdmin):
+    list_display = ("name", "kind", "sector", "desa", "status", "founded_on", "facilitator")
+    list_filter = ("status", "kind")
+    list_select_related = ("desa", "facilitator")
+    search_fields = ("name", "sector")
+    inlines = [GroupMembershipInline]
+
+
+@admin.register(GroupMembership)
+class GroupMembershipAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("group", "member", "role", "joined_on", "left_on", "is_open")
+    list_filter = ("role", "is_open")
+    list_select_related = ("group", "member")
+    raw_id_fields = ("group", "member")
+
+    def get_queryset(self, request):
+        from .group_selectors import groups_visible_to
+
+        visible = groups_visible_to(request.user)
+        return super().get_queryset(request).filter(group__in=visible)
+
+
+@admin.register(GroupStatusChange)
+class GroupStatusChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("group", "from_status", "to_status", "at", "actor")
+    list_select_related = ("group", "actor")
+
+    def get_queryset(self, request):
+        from .group_selectors import groups_visible_to
+
+        visible = groups_visible_to(request.user)
+        return super().get_queryset(request).filter(group__in=visible)
+
+
+@admin.register(BusinessRecord)
+class BusinessRecordAdmin(ReadOnlyMixin, SimpleHistoryAdmin):
+    list_display = ("group", "month", "revenue", "costs", "profit_per_member", "recorded_by")
+    list_select_related = ("group", "recorded_by")
+    date_hierarchy = "month"
+
+    def get_queryset(self, request):
+        from .group_selectors import groups_visible_to
+
+        visible = groups_visible_to(request.user)
+        return super().get_queryset(request).filter(group__in=visible)
+
+
+@admin.register(KurScheme)
+class KurSchemeAdmin(SimpleHistoryAdmin):
+    """Configurable data: ceilings, interest by loan number and loan limits (DOMAIN.md)."""
+
+    list_display = ("name", "code", "min_amount", "max_amount", "rates_bp", "max_loans")
+    list_filter = ("is_active",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # applications keep their scheme; retire a scheme with "active" instead
+
+
+class InstalmentInline(admin.TabularInline):
+    model = Instalment
+    fields = ("number", "due_on", "principal", "interest")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(KurApplication)
+class KurApplicationAdmin(ReadOnlyMixin, _scoped("kur_visible_to"), SimpleHistoryAdmin):
+    list_display = ("id", "group", "member", "scheme", "bank", "amount", "status", "created_at")
+    list_filter = ("status", "scheme", "bank")
+    list_select_related = ("group", "member", "scheme", "bank")
+    raw_id_fields = ("group", "member")
+    inlines = [InstalmentInline]
+
+
+@admin.register(KurStatusChange)
+class KurStatusChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("application", "from_status", "to_status", "at", "actor")
+    list_select_related = ("application", "actor")
+
+    def get_queryset(self, request):
+        from .group_selectors import kur_visible_to
+
+        visible = kur_visible_to(request.user)
+        return super().get_queryset(request).filter(application__in=visible)
+
+
+@admin.register(Instalment)
+class InstalmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("application", "number", "due_on", "principal", "interest")
+    list_select_related = ("application",)
+
+    def get_queryset(self, request):
+        from .group_selectors import kur_visible_to
+
+        visible = kur_visible_to(request.user)
+        return super().get_queryset(request).filter(application__in=visible)
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyMixin, _scoped("repayments_visible_to"), SimpleHistoryAdmin):
+    list_display = ("application", "paid_on", "amount", "recorded_by")
+    list_select_related = ("application", "recorded_by")
+    date_hierarchy = "paid_on"
+
+
+@admin.register(Graduation)
+class GraduationAdmin(ReadOnlyMixin, ScopedMixin, admin.ModelAdmin):
+    list_display = ("household", "graduated_on", "monitoring_until", "status", "relapsed_at")
+    list_filter = ("status",)
+    raw_id_fields = ("household", "transition", "assessment", "relapse_transition")
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyMixin, _scoped("follow_ups_visible_to"), SimpleHistoryAdmin):
+    list_display = ("household", "kind", "raised_at", "resolved_at", "resolved_by")
+    list_filter = ("kind",)
+    raw_id_fields = ("household", "group", "application", "graduation")

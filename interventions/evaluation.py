@@ -51,6 +51,7 @@ TIER3_TRAINED = "tier3.trained_members"
 TIER3_GROUP = "tier3.active_group"  # only when the rule set requires an active group
 GRADUATION_SPENDING = "graduation.spending"
 GRADUATION_NEEDS = "graduation.critical_needs"
+GRADUATION_BUSINESS = "graduation.business"  # tier 3: a running business or a loan in good standing
 
 _NO_DETAIL: Mapping[str, Any] = MappingProxyType({})
 
@@ -94,6 +95,7 @@ class MemberFacts:
     chronic_illness: bool | None = None
     health_insurance: str = ""
     completed_training: bool = False
+    in_active_group: bool = False  # an open member of an active business group
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], today: date) -> MemberFacts:
@@ -112,10 +114,14 @@ class MemberFacts:
             chronic_illness=_bool_or_none(data.get("chronic_illness")),
             health_insurance=_text(data.get("health_insurance")),
             completed_training=bool(data.get("completed_training")),
+            in_active_group=bool(data.get("in_active_group")),
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in MEMBER_FACTS}
+        data = {name: getattr(self, name) for name in MEMBER_FACTS}
+        if not self.in_active_group:  # snapshots of people outside groups stay as they were
+            del data["in_active_group"]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,8 @@ class HouseholdFacts:
     ownership: str = ""
     meals_per_day: int | None = None
     in_active_group: bool | None = None  # a member belongs to an active UMKM/KUBE group
+    business_months_ago: int | None = None  # since the latest business record of a member's group
+    loan_in_good_standing: bool | None = None  # a KUR loan of the household or its group
     # Needs a completed referral to a programme covers: evaluated as met whatever the facts.
     met_needs: tuple[str, ...] = ()
 
@@ -186,6 +194,8 @@ class HouseholdFacts:
             ownership=_text(household.get("ownership")),
             meals_per_day=_int_or_none(household.get("meals_per_day")),
             in_active_group=_bool_or_none(household.get("in_active_group")),
+            business_months_ago=_int_or_none(household.get("business_months_ago")),
+            loan_in_good_standing=_bool_or_none(household.get("loan_in_good_standing")),
             met_needs=tuple(household.get("met_needs") or ()),
         )
 
@@ -196,6 +206,9 @@ class HouseholdFacts:
         (and fingerprints) of households without completed referrals stay as they were.
         """
         data = {name: getattr(self, name) for name in HOUSEHOLD_FACTS}
+        for name in _BUSINESS_FACTS:  # recorded only for group households: others unchanged
+            if data[name] is None:
+                del data[name]
         data["floor_area_m2"] = self.floor_area_m2
         data["members"] = [m.as_dict() for m in self.members]
         if self.met_needs:
@@ -206,6 +219,9 @@ class HouseholdFacts:
     def from_snapshot(cls, data: Mapping[str, Any], today: date) -> HouseholdFacts:
         """Rebuild from ``as_dict()`` output."""
         return cls.from_dicts(data, data.get("members", ()), today)
+
+
+_BUSINESS_FACTS = ("business_months_ago", "loan_in_good_standing")
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -595,7 +611,10 @@ def evaluate(facts: HouseholdFacts, rules: dict | CompiledRules) -> Verdict:
     max3 = tier3["max_unmet_critical_needs"]
     needs_ok3 = critical <= max3
     trained_ok = trained >= tier3["min_trained_members"]
-    group_ok = not tier3["requires_active_group"] or facts.in_active_group is True
+    # The SAME member must have completed training and be active in an active group.
+    trained_in_group = sum(1 for m in facts.members if m.completed_training and m.in_active_group)
+    group_min = max(1, tier3["min_trained_members"])
+    group_ok = not tier3["requires_active_group"] or trained_in_group >= group_min
     eligible3 = eligible2 and needs_ok3 and trained_ok and group_ok
     lines.append(
         CriterionLine(TIER3_NEEDS, None, critical, max3, needs_ok3, {"needs": unmet_critical})
@@ -604,7 +623,7 @@ def evaluate(facts: HouseholdFacts, rules: dict | CompiledRules) -> Verdict:
         CriterionLine(TIER3_TRAINED, None, trained, tier3["min_trained_members"], trained_ok)
     )
     if tier3["requires_active_group"]:
-        lines.append(CriterionLine(TIER3_GROUP, None, facts.in_active_group, True, group_ok))
+        lines.append(CriterionLine(TIER3_GROUP, None, trained_in_group, group_min, group_ok))
 
     graduation = rules["graduation"]
     kind = graduation["spending_above"]
@@ -620,6 +639,22 @@ def evaluate(facts: HouseholdFacts, rules: dict | CompiledRules) -> Verdict:
             GRADUATION_NEEDS, None, critical, max_grad, grad_needs_ok, {"needs": unmet_critical}
         )
     )
+    if graduation.get("tier3_requires_business"):
+        within = graduation["business_within_months"]
+        months = facts.business_months_ago
+        business_ok = (
+            months is not None and months <= within
+        ) or facts.loan_in_good_standing is True
+        lines.append(
+            CriterionLine(
+                GRADUATION_BUSINESS,
+                None,
+                months,
+                within,
+                business_ok,
+                {"loan": facts.loan_in_good_standing is True},
+            )
+        )
     return Verdict(
         extreme_poor=extreme_poor,
         spending_per_person=spending,
@@ -887,8 +922,31 @@ def line_text(line: CriterionLine) -> str:
         ) % {"count": value, "min": threshold}
     if code == TIER3_GROUP:
         if line.passed:
-            return _("The household is in an active group, as tier 3 requires.")
-        return _("The household is not in an active group; tier 3 requires one.")
+            return _(
+                "A member who completed training is active in an active group, as tier 3 requires."
+            )
+        return _(
+            "No member who completed training is active in an active group; tier 3 requires one."
+        )
+    if code == GRADUATION_BUSINESS:
+        params = {"months": threshold, "value": value}
+        if line.detail.get("loan"):
+            return _("A KUR loan is in good standing, as graduation from tier 3 requires.")
+        if line.passed:
+            return (
+                _(
+                    "The group's business is running (last record %(value)s months ago, within "
+                    "%(months)s), as graduation from tier 3 requires."
+                )
+                % params
+            )
+        return (
+            _(
+                "No business record in the last %(months)s months and no loan in good standing; "
+                "graduation from tier 3 needs one of them."
+            )
+            % params
+        )
     if code == GRADUATION_SPENDING:
         kind = line.detail.get("line", "extreme")
         if value is None:
@@ -971,7 +1029,7 @@ def render_summary(p: Mapping[str, Any], lead: str = "tier") -> str:
             % {"count": p["trained"]},
         ]
         if p.get("group_required"):
-            clauses.append(_("the household is in an active group"))
+            clauses.append(_("a member who completed training is active in an active group"))
         reasons = join_and(clauses)
     params = {"tier": tier, "reasons": reasons}
     if lead == "relapse":

@@ -732,3 +732,523 @@ class DeliveryFunding(models.Model):
 
     def __str__(self):
         return f"{self.delivery_id} <- {self.pledge_id}"
+
+
+# --- tier 3: business groups, KUR credit, graduation and follow-ups ----------------------------
+
+
+class GroupKind(models.TextChoices):
+    KUBE = "kube", _("KUBE (joint business group)")
+    UMKM = "umkm", _("UMKM (micro/small business)")
+    COOPERATIVE = "cooperative", _("Cooperative")
+    OTHER = "other", _("Other")
+
+
+class GroupStatus(models.TextChoices):
+    FORMING = "forming", _("Forming")
+    ACTIVE = "active", _("Active")
+    DORMANT = "dormant", _("Dormant")
+    DISSOLVED = "dissolved", _("Dissolved")
+
+
+class GroupRole(models.TextChoices):
+    CHAIR = "chair", _("Chair")
+    TREASURER = "treasurer", _("Treasurer")
+    SECRETARY = "secretary", _("Secretary")
+    MEMBER = "member", _("Member")
+
+
+class BusinessGroup(models.Model):
+    """A micro/small business group (KUBE, UMKM, cooperative) of people from tier 2/3 households.
+
+    Written only by ``interventions.groups``; every status move is a ``GroupStatusChange``.
+    """
+
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=12, choices=GroupKind.choices)
+    sector = models.CharField(_("business sector"), max_length=100)
+    desa = models.ForeignKey(
+        Region, verbose_name=_("desa/kelurahan"), on_delete=models.PROTECT, related_name="+"
+    )
+    founded_on = models.DateField(_("founded on"))
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("facilitator"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="facilitated_groups",
+        help_text=_("A field worker or an OPD officer who accompanies the group."),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=GroupStatus.choices,
+        default=GroupStatus.FORMING,
+        db_index=True,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("business group")
+        verbose_name_plural = _("business groups")
+
+    def __str__(self):
+        return self.name
+
+
+class GroupMembership(models.Model):
+    """A person in a group with a role. A person is in at most one open group at a time."""
+
+    group = models.ForeignKey(
+        BusinessGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    member = models.ForeignKey(
+        "households.Member",
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="group_memberships",
+    )
+    role = models.CharField(
+        _("role"), max_length=10, choices=GroupRole.choices, default=GroupRole.MEMBER
+    )
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    is_open = models.BooleanField(_("open"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["group", "joined_on", "id"]
+        verbose_name = _("group membership")
+        verbose_name_plural = _("group memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(is_open=True), name="one_open_group_per_person"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.member_id} in {self.group_id} ({self.role})"
+
+
+class GroupStatusChange(models.Model):
+    """Append-only log of a group's status: from, to, when, who, why."""
+
+    group = models.ForeignKey(
+        BusinessGroup,
+        verbose_name=_("group"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(
+        _("from"), max_length=10, choices=GroupStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=10, choices=GroupStatus.choices)
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("group status change")
+        verbose_name_plural = _("group status changes")
+
+    def __str__(self):
+        return f"{self.group_id}: {self.from_status} -> {self.to_status}"
+
+
+class BusinessRecord(models.Model):
+    """A group's business in one month, in whole rupiah."""
+
+    group = models.ForeignKey(
+        BusinessGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        related_name="business_records",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    revenue = models.PositiveBigIntegerField(_("revenue (Rp)"))
+    costs = models.PositiveBigIntegerField(_("costs (Rp)"))
+    profit_per_member = models.BigIntegerField(_("profit shared per member (Rp)"), default=0)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["group", "-month"]
+        verbose_name = _("business record")
+        verbose_name_plural = _("business records")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "month"], name="one_business_record_a_month")
+        ]
+
+    def __str__(self):
+        return f"{self.group_id} {self.month:%Y-%m}"
+
+    @property
+    def profit(self) -> int:
+        return self.revenue - self.costs
+
+
+class KurScheme(models.Model):
+    """A KUR scheme as data: ceiling, interest by loan number, how many loans (DOMAIN.md)."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    min_amount = models.PositiveBigIntegerField(_("smallest amount (Rp)"), default=0)
+    max_amount = models.PositiveBigIntegerField(_("ceiling (Rp)"))
+    rates_bp = models.JSONField(
+        _("interest by loan number (basis points a year)"),
+        help_text=_("[600, 700, 800, 900]: 6% on the first loan, 7% on the second, ..."),
+    )
+    max_loans = models.PositiveSmallIntegerField(
+        _("most loans per borrower"), null=True, blank=True, help_text=_("Empty: no limit.")
+    )
+    max_tenor_months = models.PositiveSmallIntegerField(_("longest tenor (months)"), default=60)
+    source = models.TextField(_("source"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["max_amount"]
+        verbose_name = _("KUR scheme")
+        verbose_name_plural = _("KUR schemes")
+
+    def __str__(self):
+        return self.name
+
+    def rate_for(self, loan_number: int) -> int:
+        rates = list(self.rates_bp or [0])
+        return int(rates[min(max(loan_number, 1), len(rates)) - 1])
+
+
+class KurStatus(models.TextChoices):
+    PREPARED = "prepared", _("Prepared")
+    SUBMITTED = "submitted", _("Submitted to the bank")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    DISBURSED = "disbursed", _("Disbursed")
+    REPAYING = "repaying", _("Repaying")
+    IN_ARREARS = "in_arrears", _("In arrears")
+    DEFAULTED = "defaulted", _("Defaulted")
+    REPAID = "repaid", _("Repaid")
+
+
+class KurApplication(models.Model):
+    """A KUR loan application of a group or of one member, through its whole life."""
+
+    group = models.ForeignKey(
+        BusinessGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="kur_applications",
+    )
+    member = models.ForeignKey(
+        "households.Member",
+        verbose_name=_("member"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="kur_applications",
+    )
+    desa = models.ForeignKey(
+        Region,
+        verbose_name=_("desa/kelurahan"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The borrower's village (the group's or the member's household's)."),
+    )
+    scheme = models.ForeignKey(
+        KurScheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="+"
+    )
+    bank = models.ForeignKey(
+        "opd.Organisation",
+        verbose_name=_("bank"),
+        on_delete=models.PROTECT,
+        related_name="kur_applications",
+    )
+    amount = models.PositiveBigIntegerField(_("amount (Rp)"))
+    tenor_months = models.PositiveSmallIntegerField(_("tenor (months)"))
+    purpose = models.TextField(_("purpose"))
+    loan_number = models.PositiveSmallIntegerField(_("loan number"), default=1)
+    rate_bp = models.PositiveIntegerField(_("interest (basis points a year)"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=KurStatus.choices,
+        default=KurStatus.PREPARED,
+        db_index=True,
+    )
+    disbursed_on = models.DateField(_("disbursed on"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("prepared by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("KUR application")
+        verbose_name_plural = _("KUR applications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(group__isnull=False, member__isnull=True)
+                | Q(group__isnull=True, member__isnull=False),
+                name="kur_group_or_member",
+            )
+        ]
+
+    def __str__(self):
+        return f"KUR #{self.pk} ({self.status})"
+
+    @property
+    def rate_percent(self) -> float:
+        return self.rate_bp / 100
+
+
+class KurStatusChange(models.Model):
+    """Append-only log of an application's moves: from, to, when, who, note."""
+
+    application = models.ForeignKey(
+        KurApplication,
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+    )
+    from_status = models.CharField(_("from"), max_length=12, choices=KurStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=12, choices=KurStatus.choices)
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system made the move."),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("KUR status change")
+        verbose_name_plural = _("KUR status changes")
+
+    def __str__(self):
+        return f"{self.application_id}: {self.from_status} -> {self.to_status}"
+
+
+class Instalment(models.Model):
+    """One line of a loan's repayment schedule (flat interest, whole rupiah)."""
+
+    application = models.ForeignKey(
+        KurApplication,
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="instalments",
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    due_on = models.DateField(_("due on"))
+    principal = models.PositiveBigIntegerField(_("principal (Rp)"))
+    interest = models.PositiveBigIntegerField(_("interest (Rp)"))
+
+    class Meta:
+        ordering = ["application", "number"]
+        verbose_name = _("instalment")
+        verbose_name_plural = _("instalments")
+        constraints = [
+            models.UniqueConstraint(fields=["application", "number"], name="one_instalment_number")
+        ]
+
+    def __str__(self):
+        return f"{self.application_id} #{self.number}"
+
+    @property
+    def amount(self) -> int:
+        return self.principal + self.interest
+
+
+class Repayment(models.Model):
+    """Money paid back on a disbursed loan."""
+
+    application = models.ForeignKey(
+        KurApplication,
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="repayments",
+    )
+    paid_on = models.DateField(_("paid on"))
+    amount = models.PositiveBigIntegerField(_("amount (Rp)"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["paid_on", "id"]
+        verbose_name = _("repayment")
+        verbose_name_plural = _("repayments")
+
+    def __str__(self):
+        return f"{self.application_id}: {self.amount} on {self.paid_on}"
+
+
+class GraduationStatus(models.TextChoices):
+    MONITORING = "monitoring", _("Being monitored")
+    COMPLETED = "completed", _("Monitoring completed")
+    RELAPSED = "relapsed", _("Relapsed")
+
+
+class Graduation(models.Model):
+    """A household's graduation, its evidence, and the monitoring period that follows."""
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="graduations",
+    )
+    graduated_on = models.DateField(_("graduated on"))
+    transition = models.ForeignKey(
+        Transition,
+        verbose_name=_("transition"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    assessment = models.ForeignKey(
+        Assessment,
+        verbose_name=_("assessment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    monitoring_until = models.DateField(_("monitored until"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=GraduationStatus.choices,
+        default=GraduationStatus.MONITORING,
+        db_index=True,
+    )
+    relapsed_at = models.DateTimeField(_("relapsed at"), null=True, blank=True)
+    relapse_transition = models.ForeignKey(
+        Transition,
+        verbose_name=_("relapse transition"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-graduated_on", "-id"]
+        verbose_name = _("graduation")
+        verbose_name_plural = _("graduations")
+
+    def __str__(self):
+        return f"{self.household_id} graduated {self.graduated_on}"
+
+
+class FollowUpKind(models.TextChoices):
+    ARREARS = "arrears", _("Loan in arrears")
+    GROUP_DISSOLVED = "group_dissolved", _("Group dissolved")
+    RELAPSE = "relapse", _("Relapse after graduation")
+
+
+class FollowUp(models.Model):
+    """Something a field worker should look into (a relapse alert); resolved with a note."""
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=FollowUpKind.choices)
+    group = models.ForeignKey(
+        BusinessGroup,
+        verbose_name=_("group"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    application = models.ForeignKey(
+        KurApplication,
+        verbose_name=_("KUR application"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    graduation = models.ForeignKey(
+        Graduation,
+        verbose_name=_("graduation"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    raised_at = models.DateTimeField(_("raised at"), db_index=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution = models.TextField(_("resolution note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self):
+        return f"{self.household_id}: {self.kind}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -14,7 +14,9 @@ States: registered -> verified -> tier1 (basic-needs aid) -> tier2 (individual e
   else tier2 -> tier3 once tier 3 entry holds (a member completed training, group if required).
   Tier 2 may graduate directly: a job found through individual empowerment can lift a household
   above the line, and group empowerment then has nothing left to do.
-- tier3 -> graduated under the same graduation criteria.
+- tier3 -> graduated under the same graduation criteria, plus (when the rule set says so) a
+  running business (a recent business record of the member's group) or a KUR loan in good
+  standing (the ``graduation.business`` line).
 - relapse (kind "relapse") back to tier1: a tier2 or tier3 household that is extreme poor with
   more critical needs unmet than tier 2 allows; a graduated household likewise, or whose
   spending fell below the extreme-poverty line. (Spending below the line alone does not send a
@@ -35,7 +37,14 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .evaluation import CompiledRules, Verdict, join_and, line_name, render_summary
+from .evaluation import (
+    GRADUATION_BUSINESS,
+    CompiledRules,
+    Verdict,
+    join_and,
+    line_name,
+    render_summary,
+)
 from .money import format_rupiah
 
 
@@ -222,6 +231,9 @@ def decide(
         return None
     if current in (TIER2, TIER3):
         chain = graduation_chain(verdict, history, data, on=on)
+        business = verdict.line(GRADUATION_BUSINESS)
+        if chain is not None and current == TIER3 and business is not None and not business.passed:
+            chain = None  # graduating from tier 3 also needs a running business or a sound loan
         if chain is not None:
             settings = data["graduation"]
             kind = settings["spending_above"]

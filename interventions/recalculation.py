@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
 
@@ -34,6 +34,8 @@ from .evaluation import (
     compile_rules,
     evaluate,
 )
+from .graduation_moves import record_moves
+from .group_facts import read_group_facts
 from .models import (
     Assessment,
     Case,
@@ -164,7 +166,7 @@ def _bool_or_none(value) -> bool | None:
     return None if value is None or value == "" else bool(value)
 
 
-def _member(row: tuple, today: date, trained: bool = False) -> MemberFacts:
+def _member(row: tuple, today: date, trained: bool = False, in_group: bool = False) -> MemberFacts:
     """MemberFacts.from_dict for a MEMBER_VALUES row, without the dict (same values)."""
     _, birth, sex, relationship, school, education, work, disability, chronic, insurance = row[:10]
     if birth and not isinstance(birth, date):
@@ -180,6 +182,7 @@ def _member(row: tuple, today: date, trained: bool = False) -> MemberFacts:
         chronic_illness=_bool_or_none(chronic),
         health_insurance=_text(insurance),
         completed_training=trained,
+        in_active_group=in_group,
     )
 
 
@@ -217,10 +220,12 @@ def read_facts(
         completed = read_completed(ids)
     trained = {c.member_id for refs in completed.values() for c in refs if c.need == TRAINING}
     trained.discard(None)
+    groups = read_group_facts(ids, today)  # tier 3: groups, business records, loans
+    in_group = groups.members_in_group
     members: dict[int, list[MemberFacts]] = defaultdict(list)
     member_rows = Member.objects.filter(household_id__in=ids, status=MemberStatus.ACTIVE)
     for row in member_rows.order_by("household_id", "id").values_list(*MEMBER_VALUES, "id"):
-        members[row[0]].append(_member(row, today, row[10] in trained))
+        members[row[0]].append(_member(row, today, row[10] in trained, row[10] in in_group))
     households = Household.objects.filter(pk__in=ids, status=HouseholdStatus.ACTIVE)
     facts = {}
     for row in households.order_by("pk").values_list(*HOUSEHOLD_VALUES):
@@ -244,6 +249,8 @@ def read_facts(
             in_active_group=None,
             met_needs=tuple(sorted({c.need for c in completed.get(pk, ()) if c.need != TRAINING})),
         )
+        if pk in groups.households:  # tier 3 facts, only for households in groups or with loans
+            facts[pk] = replace(facts[pk], **groups.households[pk])
     return facts
 
 
@@ -295,11 +302,24 @@ def recalculate_chunk(
         _attach_deliveries(work)
         if work:
             (_write_copy if use_copy else _write_orm)(work, rules, now, job)
+            _after_moves(work, rules, now)
         result.assessed = len(work)
         result.moved = sum(1 for item in work if item.steps)
         if in_transaction is not None:
             in_transaction(result)
     return result
+
+
+def _after_moves(work: list[_Assessed], rules: RulesInForce, now: datetime) -> None:
+    """Graduation records and relapse follow-ups for the moves just written (tier 3 issue)."""
+    moves = [
+        (item.case.household_id, str(from_state), str(decision.to_state), decision.params,
+         item.case.latest_assessment_id)
+        for item in work
+        for from_state, decision in item.steps
+    ]  # fmt: skip
+    if moves:
+        record_moves(moves, now=now, rules=rules.rule_set.rules)
 
 
 def _assess(case: _CaseRow, facts, print_, rules, today, now) -> tuple[Verdict, list]:

@@ -138,6 +138,15 @@ HOUSEHOLD_FACTS: Final[dict[str, Fact]] = _facts(
     ("ownership", CHOICE, gettext_lazy("house ownership"), c.Ownership),
     ("meals_per_day", INT, gettext_lazy("meals per day"), None, 0, 9),
     ("in_active_group", BOOL, gettext_lazy("member of an active group")),
+    # Tier 3 business facts (interventions.group_facts), recorded only for group households.
+    (
+        "business_months_ago",
+        INT,
+        gettext_lazy("months since the group's last business record"),
+        None,
+        0,
+    ),
+    ("loan_in_good_standing", BOOL, gettext_lazy("a KUR loan in good standing")),
 )
 
 MEMBER_FACTS: Final[dict[str, Fact]] = _facts(
@@ -152,6 +161,7 @@ MEMBER_FACTS: Final[dict[str, Fact]] = _facts(
     ("chronic_illness", BOOL, gettext_lazy("chronic illness")),
     ("health_insurance", CHOICE, gettext_lazy("health insurance"), c.HealthInsurance),
     ("completed_training", BOOL, gettext_lazy("completed training")),
+    ("in_active_group", BOOL, gettext_lazy("active member of an active group")),
 )
 
 MEMBERS_FIELD: Final = "members"
@@ -267,7 +277,8 @@ DEFAULT_RULES: Final[dict] = {
         "tier3": {
             "max_unmet_critical_needs": 0,
             "min_trained_members": 1,
-            "requires_active_group": False,
+            # the SAME member: completed training and active in an active group
+            "requires_active_group": True,
         },
     },
     "graduation": {
@@ -276,6 +287,9 @@ DEFAULT_RULES: Final[dict] = {
         "min_months_between": 3,
         "max_unmet_critical_needs": 0,
         "monitoring_months": 12,
+        # from tier 3: a running business (a record within the months) or a loan in good standing
+        "tier3_requires_business": True,
+        "business_within_months": 3,
     },
 }
 
@@ -657,6 +671,8 @@ def _graduation(data: Any, tiers: dict, errors: _Errors) -> dict:
     _whole(section, "min_months_between", path, errors, minimum=1, maximum=60)
     limit = _whole(section, "max_unmet_critical_needs", path, errors, maximum=len(NEEDS))
     _whole(section, "monitoring_months", path, errors, minimum=1, maximum=120)
+    _boolean(section, "tier3_requires_business", path, errors)
+    _whole(section, "business_within_months", path, errors, maximum=36)
     tier3_limit = tiers["tier3"].get("max_unmet_critical_needs")
     if limit is not None and _is_int(tier3_limit) and limit > tier3_limit:
         errors.add(

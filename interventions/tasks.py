@@ -29,3 +29,15 @@ def recalculate_nightly() -> int:
 @worker_ready.connect
 def resume_interrupted_jobs(**kwargs) -> None:
     services.jobs_resume()
+
+
+@shared_task
+def tier3_daily_checks() -> dict:
+    """Daily: loans behind their schedule (arrears follow-ups), monitoring periods that ended."""
+    from .graduation import graduation_monitoring_close
+    from .kur import kur_arrears_check
+
+    return {
+        "follow_ups": kur_arrears_check(),
+        "monitoring_completed": graduation_monitoring_close(),
+    }

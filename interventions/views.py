@@ -44,6 +44,7 @@ from .forms import (
     RuleSetForm,
     VerifyForm,
 )
+from .group_selectors import household_tier3
 from .models import (
     Assessment,
     Case,
@@ -244,6 +245,7 @@ def _household_page(request, access, household, *, verify_form=None, change_form
             "change_form": change_form,
         }
     )
+    context["tier3"] = household_tier3(request.user, household)  # groups, KUR, graduation
     return render(request, "interventions/household.html", context, status=status)
 
 

@@ -21,6 +21,7 @@ class Role(models.TextChoices):
     FIELD_WORKER = "field_worker", _("Field worker")
     CSR_PARTNER = "csr_partner", _("CSR partner")
     AUDITOR = "auditor", _("Auditor")
+    BANK_OFFICER = "bank_officer", _("Bank officer")
 
 
 # Which levels a role's area scope may be set to; None (whole province) where listed.
@@ -31,6 +32,7 @@ ROLE_AREA_LEVELS = {
     Role.FIELD_WORKER: {Level.DISTRICT, Level.VILLAGE},
     Role.CSR_PARTNER: {None, Level.PROVINCE},
     Role.AUDITOR: {None, Level.PROVINCE, Level.REGENCY},
+    Role.BANK_OFFICER: {None, Level.PROVINCE, Level.REGENCY},
 }
 
 
@@ -111,3 +113,6 @@ class Membership(models.Model):
             raise ValidationError(
                 {"organisation": _("A CSR partner must belong to a CSR company.")}
             )
+        is_bank = self.organisation_id and self.organisation.kind == OrganisationKind.BANK
+        if self.role == Role.BANK_OFFICER and not is_bank:
+            raise ValidationError({"organisation": _("A bank officer must belong to a bank.")})

@@ -167,11 +167,20 @@ CELERY_BEAT_SCHEDULE = {
             hour=env.int("RECALC_NIGHTLY_HOUR", default=1), minute=0
         ),  # Asia/Jakarta
     },
+    "tier3-daily-checks": {
+        "task": "interventions.tasks.tier3_daily_checks",
+        "schedule": crontab(hour=env.int("TIER3_DAILY_HOUR", default=5), minute=30),
+    },
 }
 # Households per chunk of a batch recalculation (one transaction, one progress step each).
 RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
 # Seconds to rest between chunks, to spare the database during office hours (0: no rest).
 RECALC_CHUNK_PAUSE = env.float("RECALC_CHUNK_PAUSE", default=0.0)
+# Business groups (tier 3): size limits; activating a group below the minimum is refused.
+GROUP_MIN_MEMBERS = env.int("GROUP_MIN_MEMBERS", default=5)
+GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=20)
+# Days a KUR loan may be behind its schedule before the field worker gets a follow-up.
+KUR_ARREARS_FOLLOW_UP_DAYS = env.int("KUR_ARREARS_FOLLOW_UP_DAYS", default=30)
 # Largest delivery evidence file (photo or PDF) accepted, in bytes (default 5 MiB).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 # Field visits: the largest photo accepted (bytes, before resizing), the longest side a stored

@@ -23,6 +23,7 @@ urlpatterns = [
     path("visits/", include("households.visit_urls")),
     path("sw.js", service_worker, name="service-worker"),
     path("pledges/", include("interventions.pledge_urls")),
+    path("groups/", include("interventions.group_urls")),
     path("api/v1/", include("povertycase.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -14,7 +14,9 @@ from opd.models import Membership, Organisation, OrganisationKind, Role
 
 pytestmark = pytest.mark.django_db
 
-USERNAMES = {"admin", "provinsi", "kab_lebak", "pendamping", "opd_dinkes", "csr", "auditor"}
+USERNAMES = {
+    "admin", "provinsi", "kab_lebak", "pendamping", "opd_dinkes", "csr", "auditor", "bank_bri",
+}  # fmt: skip
 
 
 def run(**options) -> str:
@@ -29,12 +31,12 @@ def test_setup_demo_twice_creates_everything_once(monkeypatch):
     second = run(households=30, seed=1)
 
     users = get_user_model().objects.filter(username__in=USERNAMES)
-    assert users.count() == 7
+    assert users.count() == 8
     assert Household.objects.count() == 30  # loaded only while the register was empty
     demo_csr = Organisation.objects.filter(name="PT Demo Peduli Banten")
     assert demo_csr.get().kind == OrganisationKind.CSR
-    assert Membership.objects.filter(user__username__in=USERNAMES).count() == 6
-    assert "Demo users: 7 created." in first
+    assert Membership.objects.filter(user__username__in=USERNAMES).count() == 7
+    assert "Demo users: 8 created." in first
     assert "Demo users: 0 created." in second
     for output in (first, second):
         for username in USERNAMES:

@@ -55,6 +55,9 @@ def household(**overrides):
     return data
 
 
+TRAINED_IN_GROUP = {"completed_training": True, "in_active_group": True}
+
+
 def members(*changes):
     """Head 45 (working), spouse 40, children 12 (in school) and 4; ``changes`` per member."""
     base = [
@@ -263,8 +266,10 @@ def test_desil_cutoff_is_inclusive():
     [
         ({"water_source": "river"}, None, False, False, 1),
         ({}, None, True, False, 2),
-        ({}, members({"completed_training": True}), True, True, 3),
-        ({"lighting": "none"}, members({"completed_training": True}), True, True, 3),
+        ({}, members(TRAINED_IN_GROUP), True, True, 3),
+        ({"lighting": "none"}, members(TRAINED_IN_GROUP), True, True, 3),
+        ({}, members({"completed_training": True}), True, False, 2),  # not in a group
+        ({}, members({"completed_training": True}, {"in_active_group": True}), True, False, 2),
         ({}, members({"work_status": "unable"}, {"work_status": "unable"}), False, False, 1),
         ({}, members({"age": 70}, {"age": 65}), False, False, 1),
         ({}, members({"age": 70}, {"age": 64}), True, False, 2),
@@ -276,13 +281,35 @@ def test_tier_eligibility(hh, ms, tier2, tier3, tier):
     assert (v.eligible_tier2, v.eligible_tier3, v.recommended_tier) == (tier2, tier3, tier)
 
 
-def test_tier3_may_require_an_active_group():
-    rules = rules_with(tiers__tier3={"requires_active_group": True})
+def test_tier3_needs_the_same_member_trained_and_in_an_active_group():
     trained = members({"completed_training": True})
-    assert verdict(household(), trained, rules).recommended_tier == 2
-    in_group = verdict(household(in_active_group=True), trained, rules)
+    assert verdict(household(), trained).recommended_tier == 2
+    assert not verdict(household(), trained).line("tier3.active_group").passed
+    in_group = verdict(household(in_active_group=True), members(TRAINED_IN_GROUP))
     assert in_group.recommended_tier == 3
     assert in_group.line("tier3.active_group").passed
+    assert in_group.line("tier3.active_group").value == 1
+
+
+def test_a_rule_set_may_drop_the_group_requirement():
+    rules = rules_with(tiers__tier3={"requires_active_group": False})
+    assert verdict(household(), members({"completed_training": True}), rules).recommended_tier == 3
+
+
+@pytest.mark.parametrize(
+    ("facts", "passed"),
+    [
+        ({}, False),
+        ({"business_months_ago": 2}, True),
+        ({"business_months_ago": 3}, True),
+        ({"business_months_ago": 4}, False),
+        ({"business_months_ago": 9, "loan_in_good_standing": True}, True),
+        ({"loan_in_good_standing": False}, False),
+    ],
+)
+def test_graduation_from_tier3_needs_a_running_business_or_a_sound_loan(facts, passed):
+    line = verdict(household(**facts), members(TRAINED_IN_GROUP)).line("graduation.business")
+    assert line.passed is passed
 
 
 @pytest.mark.parametrize(
@@ -334,8 +361,9 @@ def test_a_need_label_words_the_summary():
         ({}, None, "Tier 2 because every critical need is met and 2 members aged 15–64 can train."),
         (
             {},
-            members({"completed_training": True}),
-            "Tier 3 because every critical need is met and 1 member has completed training.",
+            members(TRAINED_IN_GROUP),
+            "Tier 3 because every critical need is met, 1 member has completed training and a "
+            "member who completed training is active in an active group.",
         ),
         (
             {"monthly_expenditure": 4_000_000, "desil": 1, "roof_material": "thatch"},

@@ -51,6 +51,8 @@ def facts(
     trained=False,
     working=True,
     in_group=None,
+    member_in_group=False,
+    loan=None,
 ):
     """Four members; every need met unless ``water`` is unsafe."""
     work = "working" if working else "unable"
@@ -68,6 +70,7 @@ def facts(
             "lighting": "pln_900",
             "meals_per_day": 3,
             "in_active_group": in_group,
+            "loan_in_good_standing": loan,
         },
         [
             {"age": 40, "work_status": work, "health_insurance": "pbi_jkn"},
@@ -76,6 +79,7 @@ def facts(
                 "work_status": work,
                 "health_insurance": "pbi_jkn",
                 "completed_training": trained,
+                "in_active_group": member_in_group,
             },
             {"age": 10, "school_enrolment": "enrolled", "health_insurance": "pbi_jkn"},
             {"age": 70, "work_status": "unable", "health_insurance": "pbi_jkn"},
@@ -151,7 +155,9 @@ def test_add_months(day, months, result):
 
 TIER1_VERDICT = {"water": "river"}
 TIER2_VERDICT = {}
-TIER3_VERDICT = {"trained": True}
+# tier 3: a member trained AND in an active group; graduating from it: a loan in good standing
+TIER3_VERDICT = {"trained": True, "member_in_group": True, "loan": True}
+TRAINED_ALONE = {"trained": True}
 
 
 @pytest.mark.parametrize(
@@ -167,7 +173,9 @@ TIER3_VERDICT = {"trained": True}
         (TIER1, TIER3_VERDICT, [], (TIER2, "automatic")),  # one step at a time
         (TIER1, {"working": False}, [], None),
         (TIER2, {"spending": 300_000}, [], None),
-        (TIER2, {"spending": 300_000, "trained": True}, [], (TIER3, "automatic")),
+        (TIER2, {"spending": 300_000, **TIER3_VERDICT}, [], (TIER3, "automatic")),
+        (TIER2, {"spending": 300_000, **TRAINED_ALONE}, [], None),  # not in a group
+        (TIER2, {"spending": 300_000, "member_in_group": True}, [], None),  # not trained
         (TIER2, {"spending": 300_000, "water": "river"}, [], (TIER1, "relapse")),
         (TIER2, {"spending": 500_000, "water": "river"}, [], None),  # not extreme poor
         (TIER2, {"spending": 500_000, "water": "river", "desil": 1}, [], (TIER1, "relapse")),
@@ -175,6 +183,8 @@ TIER3_VERDICT = {"trained": True}
         (TIER3, {"spending": 300_000}, [], None),  # below the line alone: still empowering
         (TIER3, TIER3_VERDICT, [], None),  # graduation needs history
         (TIER3, TIER3_VERDICT, [point(92)], (GRADUATED, "automatic")),
+        (TIER3, {**TIER3_VERDICT, "loan": False}, [point(92)], None),  # no business, no loan
+        (TIER2, {**TIER3_VERDICT, "loan": False}, [point(92)], (GRADUATED, "automatic")),
         (TIER3, TIER3_VERDICT, [point(60)], None),  # too recent
         (TIER3, TIER3_VERDICT, [point(92, 300_000, False)], None),
         (TIER3, TIER3_VERDICT, [point(120), point(30, 300_000, False)], None),  # run broken
@@ -199,7 +209,7 @@ def test_decide(current, kwargs, history, expected):
 
 def test_points_after_this_assessment_are_ignored():
     future = AssessmentPoint(ON + timedelta(days=10), 100, False)
-    decision = decide(TIER3, verdict(trained=True), [point(100), future], RULES, on=ON)
+    decision = decide(TIER3, verdict(**TIER3_VERDICT), [point(100), future], RULES, on=ON)
     assert decision.to_state == GRADUATED
 
 
@@ -235,9 +245,10 @@ def test_reasons_name_the_numbers():
     assert up.reason == (
         "Moved to tier 2 because every critical need is met and 2 members aged 15–64 can train."
     )
-    up3 = decide(TIER2, verdict(spending=300_000, trained=True), [], RULES, on=ON)
+    up3 = decide(TIER2, verdict(spending=300_000, **TIER3_VERDICT), [], RULES, on=ON)
     assert up3.reason == (
-        "Moved to tier 3 because every critical need is met and 1 member has completed training."
+        "Moved to tier 3 because every critical need is met, 1 member has completed training "
+        "and a member who completed training is active in an active group."
     )
     relapse = decide(GRADUATED, verdict(spending=350_000), [], RULES, on=ON)
     assert relapse.reason == (
@@ -245,7 +256,7 @@ def test_reasons_name_the_numbers():
         "the extreme-poverty line of Rp 391.000."
     )
     history = [AssessmentPoint(date(2025, 2, 20), 420_000, True)]
-    graduated = decide(TIER3, verdict(spending=450_000, trained=True), history, RULES, on=ON)
+    graduated = decide(TIER3, verdict(spending=450_000, **TIER3_VERDICT), history, RULES, on=ON)
     assert graduated.reason.startswith(
         "Graduated: spending per person was at or above the extreme-poverty line of Rp 391.000 "
         "at 2 assessments at least 3 months apart ("

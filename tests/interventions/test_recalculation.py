@@ -108,11 +108,11 @@ def _snapshot() -> dict:
     return {"assessments": assessments, "cases": cases, "transitions": transitions}
 
 
-def _scenario(ids: list[int], copy: bool) -> dict:
+def _scenario(ids: list[int], copy: bool, start=None) -> dict:
     """Cold run, verification (placement moves), a data change, and a no-op rerun."""
     rules = RulesInForce.load()
     job = RecalculationJob.objects.create(trigger="manual")
-    start = timezone.now().replace(microsecond=0)
+    start = start or timezone.now().replace(microsecond=0)
     first = recalculate_chunk(ids, rules=rules, now=start, job=job, copy=copy)
     assert (first.assessed, first.moved) == (len(ids), 0)
 
@@ -149,11 +149,12 @@ def test_scenario_writes_assessments_cases_and_transitions(households, copy):
 @postgres_only
 def test_copy_and_portable_writers_give_the_same_rows(households):
     ids = _ids(households)
-    portable = _scenario(ids, copy=False)
+    start = timezone.now().replace(microsecond=0)  # the same clock for both writers
+    portable = _scenario(ids, copy=False, start=start)
     Transition.objects.all().delete()
     Case.objects.all().delete()
     Assessment.objects.all().delete()
-    assert _scenario(ids, copy=True) == portable
+    assert _scenario(ids, copy=True, start=start) == portable
 
 
 @pytest.mark.django_db

@@ -316,7 +316,7 @@ HEALTH0 = "deprivations.health.criteria[0]"
             id="tier3-looser-than-tier2",
         ),
         pytest.param(
-            changed("tiers.tier3.min_trained_members", 0),
+            {"tiers": {"tier3": {"min_trained_members": 0, "requires_active_group": False}}},
             "tiers.tier3.min_trained_members",
             "Tier 3 entry cannot be looser than tier 2",
             id="tier3-asks-nothing-more",

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from households.demo import DemoDataError, load_demo
 from households.models import Household
+from interventions.demo_tier3 import tier3_demo
 from interventions.models import Case, RecalculationJob
 from interventions.pledge_demo import pledges_demo
 from interventions.services import cases_verify_imported, job_run
@@ -37,6 +38,7 @@ DEMO_USERS = (
     ("opd_dinkes", Role.OPD_OFFICER, "Dinkes Banten", None, False),
     ("csr", Role.CSR_PARTNER, DEMO_CSR_SHORT_NAME, None, False),
     ("auditor", Role.AUDITOR, "Inspektorat Banten", None, False),
+    ("bank_bri", Role.BANK_OFFICER, "BRI", None, False),
 )
 
 
@@ -91,6 +93,10 @@ class Command(BaseCommand):
         created = self._users(password)
         self.stdout.write(f"Demo users: {created} created.")
         self._pledges()
+        self.stdout.write(
+            tier3_demo(actor_username="provinsi", bank_username="bank_bri",
+                       facilitator_username="pendamping")
+        )  # fmt: skip
         self._print_logins(password)
 
     def _pathway(self) -> None:

@@ -1,0 +1,205 @@
+"""Tier 3 pages: groups, KUR board and detail, graduations, follow-ups."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from interventions import groups, kur
+from interventions.models import FollowUp, Graduation, GroupMembership, KurApplication
+
+from .tier3 import bank, bank_officer, make_group, scheme, tier2_person
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def group(desa_lebak, field_worker_lebak):
+    return make_group(field_worker_lebak, desa_lebak)
+
+
+@pytest.fixture
+def loan(group, field_worker_lebak):
+    officer = bank_officer("BRI")
+    application = kur.kur_application_create(
+        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
+        tenor_months=3, purpose="Modal",
+    )  # fmt: skip
+    kur.kur_application_move(
+        actor=field_worker_lebak, application=application, to_status="submitted"
+    )
+    kur.kur_application_move(actor=officer, application=application, to_status="approved")
+    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    return application
+
+
+def get(client, name, *args, **query):
+    url = reverse(f"groups:{name}", args=args)
+    return client.get(url, query, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_pages_open_for_the_field_worker(client, field_worker_lebak, group, loan):
+    groups.business_record_save(
+        actor=field_worker_lebak, group=group, month=timezone.localdate(), revenue=5_000_000,
+        costs=3_000_000, profit_per_member=200_000,
+    )  # fmt: skip
+    client.force_login(field_worker_lebak)
+    page = get(client, "detail", group.pk)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html
+    assert "Rp 5.000.000" in html
+    assert group.memberships.first().member.name in html
+    assert get(client, "list").status_code == 200
+    assert get(client, "kur_board", bank="BRI", region="36.02").status_code == 200
+    detail = get(client, "kur_detail", loan.pk)
+    assert detail.status_code == 200
+    assert "Rp 1.007.500" in detail.content.decode()  # 1.000.000 principal + 7.500 interest
+    assert get(client, "graduations").status_code == 200
+    assert get(client, "follow_ups").status_code == 200
+    assert get(client, "create").status_code == 200
+    assert get(client, "kur_create", group=group.pk).status_code == 200
+
+
+def test_adding_a_member_of_another_group_shows_the_message(
+    client, field_worker_lebak, desa_lebak, group
+):
+    other = make_group(field_worker_lebak, desa_lebak, name="UMKM Dua", activate=False)
+    person = group.memberships.first().member
+    client.force_login(field_worker_lebak)
+    before = GroupMembership.objects.count()
+    response = client.post(
+        reverse("groups:member_add", args=[other.pk]), {"member": person.pk, "role": "member"}
+    )
+    assert response.status_code == 200
+    assert "already a member of the group" in response.content.decode()
+    assert GroupMembership.objects.count() == before
+
+
+def test_activation_below_minimum_is_shown_on_the_form(client, field_worker_lebak, desa_lebak):
+    small = make_group(field_worker_lebak, desa_lebak, members=3, activate=False)
+    client.force_login(field_worker_lebak)
+    response = client.post(reverse("groups:status", args=[small.pk]), {"to_status": "active"})
+    assert response.status_code == 200
+    assert "it needs at least 5 to become active" in response.content.decode()
+
+
+def test_kur_form_refuses_an_amount_over_the_ceiling(client, field_worker_lebak, group):
+    client.force_login(field_worker_lebak)
+    response = client.post(
+        reverse("groups:kur_create") + f"?group={group.pk}",
+        {"scheme": scheme().pk, "bank": bank().pk, "amount": 20_000_000, "tenor_months": 12,
+         "purpose": "Modal"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "is above the ceiling of KUR Super Mikro" in response.content.decode()
+    assert not KurApplication.objects.exists()
+
+
+def test_repayment_page_refuses_before_disbursement(client, field_worker_lebak, group):
+    application = kur.kur_application_create(
+        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=1_000_000,
+        tenor_months=2, purpose="Modal",
+    )  # fmt: skip
+    client.force_login(field_worker_lebak)
+    response = client.post(
+        reverse("groups:kur_repay", args=[application.pk]),
+        {"paid_on": "2026-12-01", "amount": 10_000},
+    )
+    assert response.status_code == 200
+    assert "only be recorded on a disbursed loan" in response.content.decode()
+
+
+@pytest.mark.parametrize("fixture", ["district_pandeglang"])
+def test_another_areas_user_gets_404(client, request, group, loan, fixture):
+    client.force_login(request.getfixturevalue(fixture))
+    assert get(client, "detail", group.pk).status_code == 404
+    assert get(client, "kur_detail", loan.pk).status_code == 404
+    assert client.post(reverse("groups:status", args=[group.pk]), {}).status_code == 404
+
+
+def test_another_banks_officer_gets_404(client, group, loan):
+    client.force_login(bank_officer("BNI"))
+    assert get(client, "kur_detail", loan.pk).status_code == 404
+    assert get(client, "detail", group.pk).status_code == 404
+    board = get(client, "kur_board")
+    assert board.status_code == 200
+    assert f"#{loan.pk} ·" not in board.content.decode()
+    assert get(client, "graduations").status_code == 403
+    client.force_login(bank_officer("BRI"))
+    assert get(client, "kur_detail", loan.pk).status_code == 200
+
+
+def test_csr_partner_gets_403(client, csr_partner, group):
+    client.force_login(csr_partner)
+    assert get(client, "list").status_code == 403
+    assert get(client, "detail", group.pk).status_code == 403
+
+
+def test_resolving_a_follow_up_from_the_list(client, field_worker_lebak, group):
+    household = group.memberships.first().member.household
+    follow_up = FollowUp.objects.create(
+        household=household, kind="arrears", raised_at="2026-01-01T00:00Z"
+    )
+    client.force_login(field_worker_lebak)
+    response = client.post(reverse("groups:resolve", args=[follow_up.pk]), {"note": "Visited"})
+    assert response.status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.resolution == "Visited"
+    assert follow_up.resolved_by == field_worker_lebak
+
+
+def test_lists_use_a_constant_number_of_queries(
+    client, field_worker_lebak, desa_lebak, group, loan, django_assert_max_num_queries
+):
+    second = make_group(field_worker_lebak, desa_lebak, name="KUBE Dua")
+    for g in (group, second):
+        household = g.memberships.first().member.household
+        Graduation.objects.create(
+            household=household, graduated_on="2026-01-01", monitoring_until="2027-01-01"
+        )
+        FollowUp.objects.create(household=household, kind="arrears", raised_at="2026-01-01T00:00Z")
+    tier2_person(desa_lebak)
+    client.force_login(field_worker_lebak)
+    # session, user, memberships, count, page rows, plus one per select of the filters (and
+    # the board's kabupaten/kota names): never one per row
+    for name, most in (("list", 8), ("kur_board", 10), ("graduations", 7), ("follow_ups", 7)):
+        with django_assert_max_num_queries(most):
+            assert get(client, name).status_code == 200, name
+
+
+def test_the_board_per_bank_and_per_kabupaten(client, province_admin, loan):
+    client.force_login(province_admin)
+    lebak = get(client, "kur_board", district="36.02").content.decode()
+    assert f"#{loan.pk} ·" in lebak
+    assert "Kabupaten Lebak" in lebak
+    assert f"#{loan.pk} ·" not in get(client, "kur_board", district="36.01").content.decode()
+    assert f"#{loan.pk} ·" not in get(client, "kur_board", bank="BNI").content.decode()
+    assert f"#{loan.pk} ·" in get(client, "kur_board", bank="BRI").content.decode()
+
+
+def test_the_household_page_shows_its_group_loan_and_follow_ups(
+    client, field_worker_lebak, group, loan
+):
+    household = group.memberships.first().member.household
+    FollowUp.objects.create(household=household, kind="arrears", raised_at="2026-01-01T00:00Z")
+    client.force_login(field_worker_lebak)
+    page = client.get(reverse("interventions:household", args=[household.pk])).content.decode()
+    assert group.name in page
+    assert f"KUR #{loan.pk}" in page
+    assert "1 open follow-up" in page
+
+
+def test_the_move_form_offers_only_the_users_moves(client, field_worker_lebak, loan):
+    client.force_login(field_worker_lebak)
+    page = get(client, "kur_detail", loan.pk).content.decode()
+    assert 'value="in_arrears"' not in page  # the bank's move, not the field worker's
+    client.force_login(bank_officer("BRI"))
+    page = get(client, "kur_detail", loan.pk).content.decode()
+    assert 'value="in_arrears"' in page
