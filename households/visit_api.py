@@ -129,7 +129,7 @@ class VisitCreateSerializer(serializers.Serializer):
         return [dict(item) for item in nested.validated_data]
 
 
-class ResolveSerializer(serializers.Serializer):
+class VisitResolveSerializer(serializers.Serializer):
     accept = serializers.ListField(
         child=serializers.CharField(max_length=40),
         required=False,
@@ -266,7 +266,7 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Resolve a visit's conflicts (provincial or district staff)",
-        request=ResolveSerializer,
+        request=VisitResolveSerializer,
         responses={
             200: VisitDetailSerializer,
             400: OpenApiResponse(description=_("Field errors; nothing written.")),
@@ -278,6 +278,6 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         visit = self.get_object()
-        data = valid_data(ResolveSerializer, request.data)
+        data = valid_data(VisitResolveSerializer, request.data)
         visit = services.visit_resolve(actor=request.user, visit=visit, **data)
         return Response(self._detail(visit))

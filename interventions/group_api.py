@@ -368,7 +368,7 @@ class RepaymentCreateSerializer(serializers.Serializer):
             self.fields["application"].queryset = kur_visible_to(request.user)
 
 
-class ResolveSerializer(serializers.Serializer):
+class FollowUpResolveSerializer(serializers.Serializer):
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text=_("What was done.")
     )
@@ -616,13 +616,13 @@ class FollowUpViewSet(_Base, mixins.ListModelMixin, mixins.RetrieveModelMixin):
 
     @extend_schema(
         summary="Resolve a follow-up with a note",
-        request=ResolveSerializer,
+        request=FollowUpResolveSerializer,
         responses={200: FollowUpSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         follow_up = self.get_object()
-        data = valid_data(ResolveSerializer, request.data)
+        data = valid_data(FollowUpResolveSerializer, request.data)
         graduation_services.follow_up_resolve(
             actor=request.user, follow_up=follow_up, note=data["note"]
         )
