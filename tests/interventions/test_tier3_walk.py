@@ -1,10 +1,13 @@
 """Acceptance: one household from tier 2 to graduation, and back to tier 1 when it relapses."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import translation
+from django.utils import timezone, translation
 
 from households import services as register
+from households import visits
 from interventions import groups, kur
 from interventions import referrals as referral_services
 from interventions.evaluation import GRADUATION_BUSINESS, TIER3_GROUP
@@ -145,10 +148,21 @@ def test_one_household_from_tier2_to_graduation_and_relapse(
         second_day.isoformat(),
     ]
 
-    # 5. Spending drops below the line during monitoring: relapse to tier 1, with a follow-up.
+    # 5. A monitoring visit finds spending below the line: relapse to tier 1, with a follow-up.
     clock.at(250)
+    household.refresh_from_db()
     with run(execute=True):
-        register.household_update(actor=fw, household=household, monthly_expenditure=300_000)
+        visit, created = visits.visit_record(
+            actor=fw,
+            household=household,
+            uuid=uuid.uuid4(),
+            visited_at=timezone.now(),
+            household_version=household.version,
+            met="head",
+            monthly_expenditure=300_000,
+        )
+    assert created
+    assert not visit.conflicts
     case = Case.objects.get(pk=household.pk)
     assert case.state == "tier1"
     relapse = Transition.objects.filter(household=household).first()
