@@ -203,3 +203,11 @@ def test_the_move_form_offers_only_the_users_moves(client, field_worker_lebak, l
     client.force_login(bank_officer("BRI"))
     page = get(client, "kur_detail", loan.pk).content.decode()
     assert 'value="in_arrears"' in page
+
+
+def test_a_group_without_a_facilitator_opens(client, province_admin, group):
+    type(group).objects.filter(pk=group.pk).update(facilitator=None)
+    client.force_login(province_admin)
+    page = get(client, "detail", group.pk)
+    assert page.status_code == 200
+    assert "Facilitator" in page.content.decode()
