@@ -32,6 +32,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, reset_queries, transaction
+from django.db.models import Max
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from regions.models import Level, Region
@@ -46,6 +48,7 @@ EXTREME_LINE = 391_000  # BPS extreme poverty line, Rp per person per month (Jan
 CHUNK_SIZE = 5_000
 MAX_SERIAL = 9999
 GPS_RADIUS_KM = 2.0
+REGISTRATION_WEEKS = 12  # demo households were registered over the last 12 weeks
 OTHER_KECAMATAN_SHARE = 0.05  # NIK first registered in another Banten kecamatan
 
 EXTREME, POOR, NON_POOR = "extreme", "poor", "non_poor"
@@ -400,7 +403,7 @@ class _Generator:
             desa_id=village.id,
             rt=rt,
             rw=rw,
-            address=f"Kp. {rng.choice(names.KAMPUNG)} RT {rt}/RW {rw}",
+            address=f"Kp. {rng.choice(names.KAMPUNG)}",
             lat=lat,
             lng=lng,
             floor_area_m2=max(12, int(size * rng.uniform(area_low, area_high))),
@@ -615,6 +618,7 @@ def load_demo(
         raise ValueError("households must be zero or more")
     started = time.monotonic()
     generator = _Generator(seed, timezone.localdate())
+    before = Household.objects.aggregate(last=Max("pk"))["last"] or 0
     done = people = 0
     while done < households:
         count = min(chunk_size, households - done)
@@ -624,7 +628,17 @@ def load_demo(
             reset_queries()  # DEBUG keeps every SQL string; do not let them pile up
         if progress:
             progress(done, households)
+    _spread_registration_dates(after_pk=before)
     return LoadResult(households=done, members=people, seconds=time.monotonic() - started)
+
+
+def _spread_registration_dates(*, after_pk: int) -> None:
+    """Date the new households' registration over the last 12 weeks (one update per week), so
+    the demo's visit schedule has households overdue and due, not all registered today."""
+    now = timezone.now()
+    new = Household.objects.filter(pk__gt=after_pk).alias(week=Mod("pk", REGISTRATION_WEEKS))
+    for week in range(1, REGISTRATION_WEEKS):
+        new.filter(week=week).update(created_at=now - timedelta(weeks=week))
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from households import choices as c
 from households.demo import EXTREME_LINE, load_demo
@@ -123,3 +124,18 @@ def test_writes_in_bulk(django_assert_max_num_queries):
     load_demo(households=5, seed=1)  # warm up the reference caches
     with django_assert_max_num_queries(100):  # reads and batched inserts; per row: 1,600+
         load_demo(households=300, seed=2, chunk_size=100)
+
+
+def test_registrations_are_spread_over_twelve_weeks_and_older_households_keep_their_date():
+    existing = HouseholdFactory()
+    load_demo(households=120, seed=9)
+    today = timezone.now()
+    weeks = {
+        (today - created).days // 7
+        for created in Household.objects.exclude(pk=existing.pk).values_list(
+            "created_at", flat=True
+        )
+    }
+    assert weeks == set(range(12))
+    existing_created = Household.objects.get(pk=existing.pk).created_at
+    assert (today - existing_created).days == 0

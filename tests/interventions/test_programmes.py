@@ -975,7 +975,7 @@ def test_period_page(client, province_admin, dinsos_programme):
 
 
 def test_navbar_link(client, opd_officer, csr_partner, field_worker_lebak):
-    link = f'<a class="nav-link" href="{reverse("programmes:list")}">'
+    link = f'<a class="dropdown-item" href="{reverse("programmes:list")}">'
     for user, shown in ((opd_officer, True), (field_worker_lebak, True), (csr_partner, False)):
         client.force_login(user)
         page = client.get(reverse("programmes:list")).content.decode()
