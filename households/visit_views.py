@@ -125,7 +125,7 @@ def record(request):
     phone_household = None
     raw = request.GET.get("household", "")
     if raw:
-        if not raw.isdigit() or len(raw) > 18:
+        if not raw.isdecimal() or len(raw) > 18:
             raise Http404
         household = (
             household_list(request.user)

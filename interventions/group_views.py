@@ -362,9 +362,9 @@ def _totals(cards, key) -> list[dict]:
 def kur_create(request):
     _reader(request)
     group = member = None
-    if request.GET.get("group", "").isdigit():
+    if request.GET.get("group", "").isdecimal():
         group = _visible_group(request, int(request.GET["group"]))
-    elif request.GET.get("member", "").isdigit():
+    elif request.GET.get("member", "").isdecimal():
         member = get_object_or_404(
             Member.objects.visible_to(request.user), pk=request.GET["member"]
         )
