@@ -52,6 +52,16 @@ ID_TEXT = re.compile(r"[0-9]{1,19}")
 # --- input ------------------------------------------------------------------------------------
 
 
+class VisitTimeField(serializers.DateTimeField):
+    """A date and time; one too close to year 1 to move to UTC is refused, not a 500."""
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss][+HH:MM|-HH:MM|Z]")
+
+
 @extend_schema_field(OpenApiTypes.OBJECT)
 class JsonListField(serializers.Field):
     """A list given as JSON (in a JSON body) or as a JSON text (in a multipart form)."""
@@ -96,7 +106,7 @@ class MemberChangeSerializer(serializers.Serializer):
 class VisitCreateSerializer(serializers.Serializer):
     uuid = serializers.UUIDField(help_text=_("Made by the phone when the visit is recorded."))
     household = serializers.IntegerField(min_value=1, max_value=ID_MAX)
-    visited_at = serializers.DateTimeField(help_text=_("When the visit took place; not future."))
+    visited_at = VisitTimeField(help_text=_("When the visit took place; not future."))
     household_version = serializers.IntegerField(
         min_value=0,
         max_value=2_147_483_647,

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from opd.access import access_for
-from povertycase.views_util import run_service
+from povertycase.views_util import page_query, run_service
 
 from . import choices as c
 from . import visit_selectors as selectors
@@ -125,7 +125,7 @@ def record(request):
     phone_household = None
     raw = request.GET.get("household", "")
     if raw:
-        if not raw.isdigit() or len(raw) > 18:
+        if not raw.isdecimal() or len(raw) > 18:
             raise Http404
         household = (
             household_list(request.user)
@@ -167,7 +167,7 @@ def visit_list(request):
     context = {
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "form": _style(filterset.form),
         "far_metres": settings.VISIT_FAR_METRES,
     }

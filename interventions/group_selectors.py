@@ -35,6 +35,7 @@ from .models import (
     KurStatus,
     Repayment,
 )
+from .referral_selectors import ID_MAX
 
 
 def bank_organisations(access: Access) -> frozenset[int]:
@@ -166,7 +167,9 @@ class KurFilter(_RegionMixin, django_filters.FilterSet):
     scheme = CodeChoiceFilter(
         label=_("Scheme"), queryset=KurScheme.objects.all(), to_field_name="code"
     )
-    group = django_filters.NumberFilter(label=_("Group"), field_name="group_id")
+    group = django_filters.NumberFilter(
+        label=_("Group"), field_name="group_id", min_value=1, max_value=ID_MAX
+    )
     district = _district_filter()
     region = _region_filter("desa__code")
 
@@ -176,7 +179,9 @@ class KurFilter(_RegionMixin, django_filters.FilterSet):
 
 
 class RepaymentFilter(django_filters.FilterSet):
-    application = django_filters.NumberFilter(label=_("Application"), field_name="application_id")
+    application = django_filters.NumberFilter(
+        label=_("Application"), field_name="application_id", min_value=1, max_value=ID_MAX
+    )
     paid_from = django_filters.DateFilter(
         label=_("Paid from"), field_name="paid_on", lookup_expr="gte"
     )
@@ -192,7 +197,9 @@ class RepaymentFilter(django_filters.FilterSet):
 class GraduationFilter(_RegionMixin, django_filters.FilterSet):
     region_field = "household__desa__code"
     status = django_filters.ChoiceFilter(label=_("Status"), choices=GraduationStatus.choices)
-    household = django_filters.NumberFilter(label=_("Household"), field_name="household_id")
+    household = django_filters.NumberFilter(
+        label=_("Household"), field_name="household_id", min_value=1, max_value=ID_MAX
+    )
     region = _region_filter("household__desa__code")
 
     class Meta:
@@ -206,7 +213,9 @@ class FollowUpFilter(_RegionMixin, django_filters.FilterSet):
     open = django_filters.BooleanFilter(
         label=_("Open"), method="filter_open", widget=forms.NullBooleanSelect
     )
-    household = django_filters.NumberFilter(label=_("Household"), field_name="household_id")
+    household = django_filters.NumberFilter(
+        label=_("Household"), field_name="household_id", min_value=1, max_value=ID_MAX
+    )
     region = _region_filter("household__desa__code")
 
     class Meta:

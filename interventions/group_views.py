@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from households.models import Member
 from opd.access import Access, access_for
-from povertycase.views_util import run_service
+from povertycase.views_util import page_query, run_service
 from regions.models import Region
 
 from . import graduation as graduation_services
@@ -79,7 +79,7 @@ def _list_context(request, qs, filterset_class, base_qs):
     return {
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "form": _page_filters(filterset_class(params, queryset=base_qs).form),
     }
 
@@ -333,7 +333,7 @@ def kur_board(request):
     context = {
         "columns": columns,
         "form": _page_filters(filterset.form),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "truncated": len(cards) >= BOARD_LIMIT,
         "totals": [
             (_("Per bank"), _totals(cards, lambda a: a.bank.short_name)),
@@ -362,9 +362,9 @@ def _totals(cards, key) -> list[dict]:
 def kur_create(request):
     _reader(request)
     group = member = None
-    if request.GET.get("group", "").isdigit():
+    if request.GET.get("group", "").isdecimal():
         group = _visible_group(request, int(request.GET["group"]))
-    elif request.GET.get("member", "").isdigit():
+    elif request.GET.get("member", "").isdecimal():
         member = get_object_or_404(
             Member.objects.visible_to(request.user), pk=request.GET["member"]
         )

@@ -97,17 +97,27 @@ def _text(value: Any, field: str, errors: dict, *, max_length: int, required=Tru
     return text
 
 
-def _check_facilitator(user, errors: dict) -> None:
+def _check_facilitator(user, desa, errors: dict) -> None:
+    """A field worker or OPD officer; a field worker only inside their own area (the facilitator
+    sees the group and its members)."""
     if user is None:
         return
-    ok = Membership.objects.filter(
-        user=user, role__in=FACILITATOR_ROLES, is_active=True, organisation__is_active=True
-    ).exists()
-    if not ok:
+    roles = set(
+        Membership.objects.filter(
+            user=user, role__in=FACILITATOR_ROLES, is_active=True, organisation__is_active=True
+        ).values_list("role", flat=True)
+    )
+    if not roles:
         errors["facilitator"] = [_("The facilitator must be a field worker or an OPD officer.")]
+    elif (
+        Role.OPD_OFFICER not in roles
+        and isinstance(desa, Region)
+        and not access_for(user).covers(desa.code)
+    ):
+        errors["facilitator"] = [_("This field worker works outside the group's village.")]
 
 
-def _group_fields(actor, fields: dict, errors: dict) -> dict:
+def _group_fields(actor, fields: dict, errors: dict, *, current_desa=None) -> dict:
     clean = {}
     if "name" in fields:
         clean["name"] = _text(fields["name"], "name", errors, max_length=150)
@@ -130,7 +140,7 @@ def _group_fields(actor, fields: dict, errors: dict) -> dict:
             errors["founded_on"] = [_("The founding date cannot be in the future.")]
         clean["founded_on"] = founded
     if "facilitator" in fields:
-        _check_facilitator(fields["facilitator"], errors)
+        _check_facilitator(fields["facilitator"], fields.get("desa", current_desa), errors)
         clean["facilitator"] = fields["facilitator"]
     return clean
 
@@ -185,7 +195,9 @@ def group_update(*, actor, group: BusinessGroup, **fields: Any) -> BusinessGroup
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
     errors: dict[str, list[str]] = {}
-    clean = _group_fields(actor, fields, errors)
+    if "desa" in fields and "facilitator" not in fields and group.facilitator_id:
+        fields["facilitator"] = group.facilitator  # a new village must suit the facilitator
+    clean = _group_fields(actor, fields, errors, current_desa=group.desa)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

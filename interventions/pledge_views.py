@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind, Role
+from povertycase.views_util import page_query
 from regions.models import Level, Region
 
 from . import pledge_selectors as selectors
@@ -208,7 +209,7 @@ def pledge_list(request):
     context = {
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "form": _style_filter_form(filterset.form),
         "can_create": services.creates_pledges(access),
         "is_csr": bool(services.csr_companies(access)),

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
+from povertycase.views_util import page_query
 from regions.models import Level, Region
 
 from . import programmes as catalogue
@@ -333,7 +334,7 @@ def programme_list(request):
     context = {
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "form": _style_filter_form(filterset.form),
         "can_create": catalogue.creates_programmes(access),
     }

@@ -44,13 +44,13 @@ from .models import Delivery, Pledge, Programme, Referral, ReferralStatus
 from .pledge_selectors import pledges_visible_to
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS
 from .referral_selectors import (
+    ID_MAX,
     ReferralFilter,
     deliveries_visible_to,
     referral_list,
     referrals_visible_to,
 )
 
-ID_MAX = 2**63 - 1
 NEED_CHOICES = [(n, PROGRAMME_NEED_NAMES[n]) for n in PROGRAMME_NEEDS]
 PERSONAL_HELP = _("Only for roles that read personal data; null otherwise.")
 

@@ -48,6 +48,7 @@ from .models import (
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS
 from .recalculation import read_facts
 
+ID_MAX = 2**63 - 1  # the largest id a bigint column holds
 TAKING_PLACE = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
 
 
@@ -101,7 +102,9 @@ class ReferralFilter(django_filters.FilterSet):
     need = django_filters.ChoiceFilter(
         label=_("Need"), choices=[(n, PROGRAMME_NEED_NAMES[n]) for n in PROGRAMME_NEEDS]
     )
-    household = django_filters.NumberFilter(label=_("Household"), field_name="household_id")
+    household = django_filters.NumberFilter(
+        label=_("Household"), field_name="household_id", min_value=1, max_value=ID_MAX
+    )
     overdue = django_filters.BooleanFilter(
         label=_("Overdue"), method="filter_overdue", widget=forms.NullBooleanSelect
     )

@@ -36,7 +36,7 @@ from households.identity import mask
 from households.models import Household, Member
 from opd.access import Access, access_for, reachable_regions
 from opd.models import Role
-from povertycase.views_util import run_service
+from povertycase.views_util import page_query, run_service
 from regions.models import Level
 
 from . import referral_selectors as selectors
@@ -289,7 +289,7 @@ def referral_list(request):
     context = {
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-        "query": {k: v for k, v in params.items() if v},
+        "query": page_query(params),
         "form": _style_filter_form(filterset.form),
         "can_refer": services.refers(access),
         "is_officer": Role.OPD_OFFICER in access.roles,
@@ -717,7 +717,7 @@ def _gaps_page(request, access, *, bulk_form=None, status=200):
         "need": need,
         "can_refer": can_refer,
         "bulk_form": bulk_form,
-        "query": {k: v for k, v in request.GET.items() if v},
+        "query": page_query(request.GET),
     }
     template = "referrals/partials/_gaps.html" if _partial(request) else "referrals/gaps.html"
     response = render(request, template, context, status=status)

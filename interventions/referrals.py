@@ -93,7 +93,7 @@ def _require_decider(actor, referral: Referral) -> Access:
 
 def _whole(value: Any, field: str, errors: dict, *, minimum: int, maximum: int) -> int | None:
     """A whole number (int, or digits as text) within bounds; anything else is a field error."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         errors[field] = [_("Enter a whole number (no decimals, no thousands separators).")]

@@ -442,7 +442,7 @@ def rule_set_new(request):
     """A new draft: a copy of the version posted as "from", else of the set in force."""
     _require(request, _edits_rules)
     source = None
-    if request.POST.get("from", "").isdigit():
+    if request.POST.get("from", "").isdecimal():
         source = get_object_or_404(RuleSet, version=int(request.POST["from"]))
     else:
         source = RuleSet.objects.in_force().first()

@@ -4,9 +4,22 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, QueryDict
 
 from .errors import DomainError, NotAllowed, OutOfScope
+
+
+def page_query(params) -> QueryDict:
+    """The filters of a list page for its pagination links: the non-empty values, without page.
+
+    A QueryDict, as Django's ``{% querystring %}`` tag (``partials/_pagination.html``) needs one.
+    """
+    query = QueryDict(mutable=True)
+    for key, values in params.lists():
+        kept = [value for value in values if value]
+        if key != "page" and kept:
+            query.setlist(key, kept)
+    return query
 
 
 def run_service(

@@ -176,6 +176,7 @@ def _not_an_image():
             "visited_at",
             "future",
         ),
+        ({"visited_at": "0001-01-01T00:00:00"}, "visited_at", "wrong format"),
         ({"monthly_expenditure": -1}, "monthly_expenditure", "negative"),
         ({"lat": "40.000000", "lng": "10.000000"}, "lat", "outside Indonesia"),
         ({"lat": "-6.8"}, "lat", "both"),
@@ -196,6 +197,7 @@ def _not_an_image():
     ],
     ids=[
         "future",
+        "year-one",
         "negative-spending",
         "gps-outside-indonesia",
         "half-a-point",

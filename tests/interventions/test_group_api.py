@@ -12,6 +12,8 @@ from interventions.models import (
     KurApplication,
     Repayment,
 )
+from opd.models import Role
+from tests.conftest import make_user
 
 from .tier3 import bank, bank_officer, make_group, scheme, tier2_person
 
@@ -219,3 +221,27 @@ def test_lists_use_a_constant_number_of_queries(
             response = api.get(f"/api/v1/{url}/")
         assert response.status_code == 200
         assert response.json()["count"] >= 1, url
+
+
+def test_a_field_worker_of_another_area_cannot_facilitate(
+    api, field_worker_lebak, desa_lebak, desa_pandeglang, opd_officer, group
+):
+    elsewhere = make_user(
+        "pendamping_pdg", Role.FIELD_WORKER, "Dinsos Banten", desa_pandeglang.code
+    )
+    api.force_authenticate(field_worker_lebak)
+    body = {"name": "KUBE Jauh", "kind": "kube", "sector": "Warung", "desa": desa_lebak.code,
+            "founded_on": "2026-01-15", "facilitator": elsewhere.username}  # fmt: skip
+    before = BusinessGroup.objects.count()
+    response = api.post("/api/v1/groups/", body, format="json")
+    assert response.status_code == 400
+    assert "outside the group's village" in response.json()["facilitator"][0]
+    assert BusinessGroup.objects.count() == before
+    moved = api.patch(
+        f"/api/v1/groups/{group.pk}/", {"facilitator": elsewhere.username}, format="json"
+    )
+    assert moved.status_code == 400
+    assert "facilitator" in moved.json()
+    assert api.get(f"/api/v1/groups/{group.pk}/").json()["facilitator"] != elsewhere.username
+    body["facilitator"] = opd_officer.username  # an agency's officer has no area
+    assert api.post("/api/v1/groups/", body, format="json").status_code == 201
