@@ -172,6 +172,9 @@ CELERY_BEAT_SCHEDULE = {
 RECALC_CHUNK_SIZE = env.int("RECALC_CHUNK_SIZE", default=2000)
 # Seconds to rest between chunks, to spare the database during office hours (0: no rest).
 RECALC_CHUNK_PAUSE = env.float("RECALC_CHUNK_PAUSE", default=0.0)
+# Worker processes a batch recalculation evaluates its chunks in (PostgreSQL; chunks are still
+# committed in order). 1: in the calling process.
+RECALC_PROCESSES = env.int("RECALC_PROCESSES", default=1)
 # Largest delivery evidence file (photo or PDF) accepted, in bytes (default 5 MiB).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 

@@ -1,0 +1,263 @@
+"""Compact storage of an assessment's inputs and verdict (positional JSON arrays, not dicts).
+
+An assessment stores its inputs snapshot and its verdict. As dicts (``HouseholdFacts.as_dict()``
+and ``Verdict.as_dict()``) that is about 4.6 KB of JSON per household, most of it keys repeated
+in every row; as arrays it is about a third of that, and much cheaper to encode, send and parse.
+The model fields below store the compact form and read both forms back as the same dicts, so
+everything that reads ``Assessment.inputs`` / ``Assessment.verdict`` (pages, API, words) sees
+exactly what it saw before, and rows stored in the old form stay readable.
+
+Inputs: ``[1, [household values], [[member values], ...], met_needs?]``, the values in the order
+of ``INPUT_LAYOUTS[1]``. A layout is a fixed list of keys: when the facts change (a fact added
+to ``HOUSEHOLD_FACTS`` or ``MEMBER_FACTS``), the current layout is no longer registered and the
+inputs are stored as the plain dict again (correct, only bigger) until the new key list is
+registered here as the next layout number; old rows keep decoding with their own layout.
+
+Verdict: ``[1, extreme_poor, below_extreme_line, desil_within_cutoff, spending_per_person,
+unmet_needs, unmet_critical_needs, eligible_tier2, eligible_tier3, meets_graduation,
+recommended_tier, [[code, need, value, threshold, passed, detail], ...]]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from operator import attrgetter
+from typing import Any
+
+from django.db import models
+
+from .evaluation import HouseholdFacts, Verdict
+from .rules import HOUSEHOLD_FACTS, MEMBER_FACTS
+
+INPUTS_FORMAT = 1  # first element of a compact inputs array: its layout number
+VERDICT_FORMAT = 1
+
+#: Registered input layouts: (household keys, member keys). Never change a registered layout;
+#: add the next number when the facts change (``test_compact`` fails until then).
+INPUT_LAYOUTS: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    1: (
+        (
+            "member_count",
+            "monthly_expenditure",
+            "spending_per_person",
+            "desil",
+            "water_source",
+            "toilet",
+            "has_septic_tank",
+            "floor_material",
+            "wall_material",
+            "roof_material",
+            "floor_area_per_person",
+            "lighting",
+            "cooking_fuel",
+            "ownership",
+            "meals_per_day",
+            "in_active_group",
+            "floor_area_m2",
+        ),
+        (
+            "age",
+            "sex",
+            "relationship",
+            "school_enrolment",
+            "education",
+            "work_status",
+            "disability",
+            "chronic_illness",
+            "health_insurance",
+            "completed_training",
+        ),
+    ),
+}
+
+_MEMBERS = "members"
+_MET = "met_needs"
+CURRENT_LAYOUT = ((*HOUSEHOLD_FACTS, "floor_area_m2"), tuple(MEMBER_FACTS))
+#: The layout number the current facts are stored with; None: stored as plain dicts.
+CURRENT_INPUTS_FORMAT: int | None = next(
+    (n for n, layout in INPUT_LAYOUTS.items() if layout == CURRENT_LAYOUT), None
+)
+_household_values = attrgetter(*CURRENT_LAYOUT[0])
+_member_values = attrgetter(*CURRENT_LAYOUT[1])
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=dict).encode  # Mapping -> its dict
+_encode_sorted = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def member_inputs(member) -> tuple:
+    """One member's compact values (a MemberFacts); cacheable: MemberFacts is frozen."""
+    return _member_values(member)
+
+
+def inputs_compact(facts: HouseholdFacts, members: list | None = None) -> list | dict:
+    """The compact inputs of ``facts`` (= ``compact_inputs(facts.as_dict())``, built directly).
+
+    ``members``: the members' ``member_inputs``, when the caller has them already.
+    """
+    if CURRENT_INPUTS_FORMAT is None:
+        return facts.as_dict()
+    if members is None:
+        members = [_member_values(m) for m in facts.members]
+    data = [CURRENT_INPUTS_FORMAT, _household_values(facts), members]
+    if facts.met_needs:
+        data.append(sorted(facts.met_needs))
+    return data
+
+
+def compact_inputs(inputs: Mapping[str, Any]) -> list | dict:
+    """An ``as_dict()`` inputs dict in compact form (the dict itself if its keys don't fit)."""
+    if isinstance(inputs, list) or CURRENT_INPUTS_FORMAT is None:
+        return inputs
+    household_keys, member_keys = CURRENT_LAYOUT
+    extra = set(inputs) - {_MEMBERS, _MET}
+    members = inputs.get(_MEMBERS, [])
+    if extra != set(household_keys) or any(set(m) != set(member_keys) for m in members):
+        return dict(inputs)
+    data = [
+        CURRENT_INPUTS_FORMAT,
+        [inputs[k] for k in household_keys],
+        [[m[k] for k in member_keys] for m in members],
+    ]
+    if inputs.get(_MET):
+        data.append(list(inputs[_MET]))
+    return data
+
+
+def expand_inputs(stored: Any) -> Any:
+    """The ``as_dict()`` dict of stored inputs, compact or not."""
+    if not isinstance(stored, list):
+        return stored
+    household_keys, member_keys = INPUT_LAYOUTS[stored[0]]
+    data = dict(zip(household_keys, stored[1], strict=True))
+    data[_MEMBERS] = [dict(zip(member_keys, m, strict=True)) for m in stored[2]]
+    if len(stored) > 3:
+        data[_MET] = stored[3]
+    return data
+
+
+def inputs_json(compact: list | dict) -> str:
+    """The stored JSON text; a dict (no layout) is stored with sorted keys."""
+    return _encode(compact) if isinstance(compact, list) else _encode_sorted(compact)
+
+
+# --- verdict ------------------------------------------------------------------------------------
+
+
+def verdict_compact(verdict: Verdict) -> list:
+    """The compact verdict (``CriterionLine`` is a tuple: it encodes as an array)."""
+    return [
+        VERDICT_FORMAT,
+        verdict.extreme_poor,
+        verdict.below_extreme_line,
+        verdict.desil_within_cutoff,
+        verdict.spending_per_person,
+        verdict.unmet_needs,
+        verdict.unmet_critical_needs,
+        verdict.eligible_tier2,
+        verdict.eligible_tier3,
+        verdict.meets_graduation,
+        verdict.recommended_tier,
+        verdict.lines,
+    ]
+
+
+def verdict_compact_data(verdict: Verdict) -> list:
+    """``verdict_compact`` as plain JSON values (lists and dicts), for the ORM writer."""
+    data = verdict_compact(verdict)
+    data[5], data[6] = list(data[5]), list(data[6])
+    data[11] = [[*line[:5], dict(line[5])] for line in verdict.lines]
+    return data
+
+
+def verdict_compact_json(verdict: Verdict) -> str:
+    return _encode(verdict_compact(verdict))
+
+
+def compact_verdict(data: Mapping[str, Any] | list) -> list:
+    """A ``Verdict.as_dict()`` dict in compact form."""
+    if isinstance(data, list):
+        return data
+    return json.loads(verdict_compact_json(Verdict.from_dict(data)))
+
+
+def expand_verdict(stored: Any) -> Any:
+    """The ``Verdict.as_dict()`` dict of a stored verdict, compact or not."""
+    if not isinstance(stored, list):
+        return stored
+    (_, extreme, below, within, spending, unmet, critical, tier2, tier3, graduation, tier,
+     lines) = stored  # fmt: skip
+    return {
+        "extreme_poor": extreme,
+        "below_extreme_line": below,
+        "desil_within_cutoff": within,
+        "spending_per_person": spending,
+        "unmet_needs": unmet,
+        "unmet_critical_needs": critical,
+        "eligible_tier2": tier2,
+        "eligible_tier3": tier3,
+        "meets_graduation": graduation,
+        "recommended_tier": tier,
+        "lines": [
+            {
+                "code": code,
+                "need": need,
+                "value": value,
+                "threshold": threshold,
+                "passed": passed,
+                "detail": detail,
+            }
+            for code, need, value, threshold, passed, detail in lines
+        ],
+    }
+
+
+# --- model fields -------------------------------------------------------------------------------
+
+
+class _CompactJSONField(models.JSONField):
+    """A JSONField that stores a compact form and reads back the full dict (either form)."""
+
+    compact = staticmethod(lambda value: value)
+    expand = staticmethod(lambda value: value)
+
+    def from_db_value(self, value, expression, connection):
+        return self.expand(super().from_db_value(value, expression, connection))
+
+    def get_prep_value(self, value):
+        if isinstance(value, Mapping):
+            value = self.compact(value)
+        return super().get_prep_value(value)
+
+
+class CompactInputsField(_CompactJSONField):
+    """``Assessment.inputs``: ``HouseholdFacts.as_dict()`` in, the same dict out."""
+
+    compact = staticmethod(compact_inputs)
+    expand = staticmethod(expand_inputs)
+
+
+class CompactVerdictField(_CompactJSONField):
+    """``Assessment.verdict``: ``Verdict.as_dict()`` in, the same dict out."""
+
+    compact = staticmethod(compact_verdict)
+    expand = staticmethod(expand_verdict)
+
+
+__all__ = [
+    "CompactInputsField",
+    "CompactVerdictField",
+    "compact_inputs",
+    "compact_verdict",
+    "expand_inputs",
+    "expand_verdict",
+    "inputs_compact",
+    "inputs_json",
+    "member_inputs",
+    "verdict_compact",
+    "verdict_compact_data",
+    "verdict_compact_json",
+]
