@@ -30,6 +30,7 @@ from households.models import Household, Member
 
 from .compact import (
     compact_inputs,
+    encode_json,
     inputs_compact,
     inputs_json,
     member_inputs,
@@ -657,7 +658,7 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
                         verdict_compact_json(verdict),
                         verdict.extreme_poor,
                         verdict.spending_per_person,
-                        _encode_compact(list(verdict.unmet_needs)),
+                        encode_json(verdict.unmet_needs),
                         verdict.recommended_tier,
                         verdict.meets_graduation,
                         item.case.fingerprint,
@@ -710,6 +711,6 @@ def _case_row(case: _CaseRow) -> tuple:
         case.since,
         case.latest_assessment_id,
         case.fingerprint,
-        _encode_compact(case.recent),
+        encode_json(case.recent),
         case.is_overridden,
     )
