@@ -473,13 +473,20 @@ def main(argv=None) -> None:
         f"cold batch CPU per household: {cold['cpu_process'] * per:.0f} µs Python (all "
         f"processes), {cold['cpu_database'] * per:.0f} µs database server"
     )
-    print(
-        f"memory (RSS, VmHWM peak): {cold['rss_start']:.0f} MiB before the cold batch, "
-        f"{cold['rss_after_first_tenth']:.0f} MiB after its first tenth, "
-        f"{cold['rss_end']:.0f} MiB after its last of {cold['chunks']} chunks: "
-        f"{cold['growth_per_chunk'] * 1024:+.0f} KiB per chunk of {chunk_size:,} after the first "
-        "tenth (compare the peak at two sizes N to see that it does not grow with N)."
-    )
+    if processes > 1:
+        print(
+            f"memory (RSS, VmHWM peak): the parent {cold['rss_start']:.0f} MiB before the cold "
+            f"batch; the largest worker process {cold['rss_peak']:.0f} MiB (compare the peak at "
+            "two sizes N to see that it does not grow with N)."
+        )
+    else:
+        print(
+            f"memory (RSS, VmHWM peak): {cold['rss_start']:.0f} MiB before the cold batch, "
+            f"{cold['rss_after_first_tenth']:.0f} MiB after its first tenth, "
+            f"{cold['rss_end']:.0f} MiB after its last of {cold['chunks']} chunks: "
+            f"{cold['growth_per_chunk'] * 1024:+.0f} KiB per chunk of {chunk_size:,} after the "
+            "first tenth (compare the peak at two sizes N to see that it does not grow with N)."
+        )
     if cold["status"] != "done" or rerun["status"] != "done" or written(rerun):
         sys.exit("Unexpected result: a job did not finish, or the rerun wrote rows.")
 

@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 
@@ -44,8 +44,8 @@ from .evaluation import (
     Verdict,
     age_on,
     compile_rules,
-    evaluate,
 )
+from .fast_evaluation import Evaluator
 from .models import (
     Assessment,
     Case,
@@ -105,6 +105,10 @@ class ChunkResult:
 class RulesInForce:
     rule_set: RuleSet
     compiled: CompiledRules
+    evaluator: Evaluator = field(init=False, repr=False)  # = evaluate(facts, compiled), faster
+
+    def __post_init__(self):
+        self.evaluator = Evaluator(self.compiled)
 
     @classmethod
     def load(cls) -> "RulesInForce | None":
@@ -450,7 +454,7 @@ def _relax_commit() -> None:
 
 
 def _assess(case: _CaseRow, facts, print_, rules, today, now) -> tuple[Verdict, list]:
-    verdict = evaluate(facts, rules.compiled)
+    verdict = rules.evaluator(facts)
     history = [AssessmentPoint(date.fromisoformat(d), s, g) for d, s, g in case.recent]
     steps: list[tuple[str, Decision]] = []
     state = case.state
