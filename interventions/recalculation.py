@@ -1,14 +1,18 @@
 """Set-based recalculation: evaluate a chunk of households and write only what changed.
 
-One chunk is a handful of bulk reads (households, their active members, their cases), evaluation
-in Python, and bulk writes (assessments, cases, transitions) in one transaction. A household whose
-inputs and rule set are unchanged since its last assessment is skipped, so a rerun writes nothing.
-The same function serves one household (after its data changed) and the whole province.
+One chunk is a handful of bulk reads (completed referrals, active members, households, cases:
+raw single queries by id range), evaluation in Python (`fast_evaluation.Evaluator`, the same
+verdicts as `evaluation.evaluate`), and bulk writes (assessments, cases, transitions) in one
+transaction. A household whose inputs and rule set are unchanged since its last assessment is
+skipped, so a rerun writes nothing. The same function serves one household (after its data
+changed) and the whole province; `parallel` runs a job's chunks in worker processes.
 
 Two writers, same rows: on PostgreSQL, psycopg 3 COPY (assessment ids drawn from their sequence
 in one query; changed cases through a temporary table and one UPDATE ... FROM); elsewhere the
-portable bulk_create / bulk_update. Reads use plain `values_list` (no cursor kept open), so COPY
-runs on the same connection safely. JSON is encoded once, compactly (same keys and values).
+portable bulk_create / bulk_update. Reads are plain fetches (no cursor kept open), so COPY runs
+on the same connection safely. Inputs and verdict are stored compact (`compact`), encoded once;
+the fingerprint is the sha1 of the rule-set version and that inputs text. A chunk pauses the
+cyclic garbage collector and, on PostgreSQL, commits without waiting for the WAL flush.
 """
 
 import gc
