@@ -20,12 +20,12 @@ import contextlib
 import ctypes
 import itertools
 import logging
-import multiprocessing
 import queue
 import signal
 import time
 from collections.abc import Iterable, Sequence
 
+import billiard
 from django.db import connections
 from django.db.models import F
 
@@ -61,11 +61,13 @@ def run_chunks(
     pause: float = 0.0,
 ) -> None:
     """Process `chunks` (lists of household ids, in id order) in `processes` workers."""
-    context = multiprocessing.get_context("fork")
+    # billiard (Celery's multiprocessing): a prefork Celery worker's pool processes are daemonic,
+    # and the standard library refuses children to daemonic processes; billiard does not.
+    context = billiard.get_context("fork")
     tasks = context.Queue(maxsize=2 * processes)
     errors = context.Queue()
     turn = context.Condition()
-    committed = context.Value("q", -1, lock=False)  # number of the last committed chunk
+    committed = context.Value("l", -1, lock=False)  # number of the last committed chunk
     failed = context.Event()
     workers = [
         context.Process(

@@ -8,6 +8,7 @@ from households.models import Household
 from interventions import parallel, services
 from interventions.models import Assessment, Case, JobStatus, RecalculationJob, Transition
 
+from .conftest import wait_for
 from .test_worker import snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +78,20 @@ def test_a_failing_chunk_fails_the_job_after_the_committed_chunks(
     assert job.last_household_id == ids[7 * 17 - 1]
     assessed = set(Assessment.objects.values_list("household_id", flat=True))
     assert assessed == set(ids[: 7 * 17])
+
+
+def test_a_prefork_celery_worker_runs_the_processes(worker_factory, province_admin):
+    """Celery's default pool runs tasks in daemonic processes; they may still fork workers."""
+    load_demo(households=150, seed=5)
+    worker = worker_factory("prefork", RECALC_PROCESSES=2, RECALC_CHUNK_SIZE=20)
+    worker.start()
+    job = services.job_start(actor=province_admin)
+
+    def finished():
+        job.refresh_from_db()
+        return job.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    wait_for(finished, timeout=120)
+    assert (job.status, job.error) == (JobStatus.DONE, "")
+    assert job.processed == job.total == 150
+    assert Assessment.objects.count() == 150
