@@ -36,7 +36,7 @@ from .evaluation import (
 )
 from .rules import MEMBER_OPS
 
-MEMO_LIMIT = 200_000  # remembered lines per need, then forgotten (memory stays flat)
+MEMO_LIMIT = 20_000  # remembered lines per need (a few MiB), then forgotten: memory stays flat
 
 #: The rule-set keys this evaluator knows; a rule set with others is evaluated by ``evaluate``.
 KNOWN_RULES = frozenset(

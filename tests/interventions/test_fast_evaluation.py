@@ -5,6 +5,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
+from interventions import fast_evaluation
 from interventions.evaluation import compile_rules, evaluate
 from interventions.fast_evaluation import Evaluator
 from interventions.rules import NEEDS
@@ -37,3 +38,17 @@ def test_a_rule_set_it_does_not_know_is_evaluated_by_the_reference(households):
 
 def test_the_default_rules_are_supported():
     assert Evaluator(compile_rules(rules_with())).supported
+
+
+@FAST
+@given(households=st.lists(household_facts, min_size=3, max_size=8))
+def test_remembered_lines_are_bounded(households):
+    compiled = compile_rules(rules_with())
+    fast = Evaluator(compiled)
+    limit, fast_evaluation.MEMO_LIMIT = fast_evaluation.MEMO_LIMIT, 2
+    try:
+        for facts in households:
+            assert fast(facts) == evaluate(facts, compiled)
+        assert all(len(memo) <= 2 for _, _, memo in fast.needs)
+    finally:
+        fast_evaluation.MEMO_LIMIT = limit
