@@ -60,6 +60,15 @@ KNOWN_TIER2 = frozenset(
         "excluded_work_statuses",
     }
 )
+KNOWN_GRADUATION = frozenset(
+    {
+        "spending_above",
+        "consecutive_assessments",
+        "min_months_between",
+        "max_unmet_critical_needs",
+        "monitoring_months",
+    }
+)
 KNOWN_TIER3 = frozenset(
     {"max_unmet_critical_needs", "min_trained_members", "requires_active_group"}
 )
@@ -115,6 +124,7 @@ class Evaluator:
             and set(tiers) <= {"tier2", "tier3"}
             and set(tiers.get("tier2", {})) <= KNOWN_TIER2
             and set(tiers.get("tier3", {})) <= KNOWN_TIER3
+            and set(rules.get("graduation", {})) <= KNOWN_GRADUATION
         )
 
     def _need_line(self, need_rule, facts: HouseholdFacts) -> tuple[CriterionLine, bool]:

@@ -36,6 +36,13 @@ def test_a_rule_set_it_does_not_know_is_evaluated_by_the_reference(households):
         assert fast(facts) == evaluate(facts, compile_rules(rules))
 
 
+def test_rules_with_unknown_tier_or_graduation_keys_are_not_supported():
+    rules = rules_with()
+    assert not Evaluator.supports({**rules, "graduation": {**rules["graduation"], "new": 1}})
+    tiers = {**rules["tiers"], "tier3": {**rules["tiers"]["tier3"], "requires_loan": True}}
+    assert not Evaluator.supports({**rules, "tiers": tiers})
+
+
 def test_the_default_rules_are_supported():
     assert Evaluator(compile_rules(rules_with())).supported
 
