@@ -11,6 +11,7 @@ from django.utils import timezone
 from households import choices as c
 from households.models import Household, Member
 from interventions.evaluation import HouseholdFacts, evaluate
+from interventions.group_facts import read_group_facts
 from interventions.models import Assessment, Case, RecalculationJob, Transition
 from interventions.pathway import VERIFIED
 from interventions.recalculation import (
@@ -258,6 +259,8 @@ def test_tier3_facts_in_the_raw_reads(desa_lebak, field_worker_lebak, copy):
     ids = sorted([inside.household_id, outside.household_id])
     today = timezone.localdate()
 
+    # the other group members' households lie between the two: read by range, then left out
+    assert set(read_group_facts(ids, today).households) == {inside.household_id}
     facts = read_facts(ids, today)
     assert facts[inside.household_id].members[0].in_active_group is True
     assert facts[outside.household_id].members[0].in_active_group is False
