@@ -40,6 +40,12 @@ def parse_args(argv=None):
     parser.add_argument("--keep", action="store_true", help="reuse the stored households")
     parser.add_argument("--chunk-size", type=int, default=None, help="RECALC_CHUNK_SIZE override")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the demo data")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="RECALC_PROCESSES for the batch (default: the CPU count on PostgreSQL, else 1)",
+    )
     parser.add_argument("--database-url", default=None, help="bench database (see above)")
     parser.add_argument(
         "--force", action="store_true", help="allow a database whose name lacks 'bench'"
@@ -138,6 +144,73 @@ class ChunkMemory:
         return (self.samples[-1] - self.samples[start - 1]) / (n - start)
 
 
+class CpuTimes:
+    """CPU seconds of a phase: this process, its worker processes, and the database server's
+    backends serving the bench database (PostgreSQL on this host: their /proc/PID/stat,
+    sampled every 0.2 s from a thread; a backend's last 0.2 s before it exits may be missed)."""
+
+    def __init__(self, url: str, vendor: str):
+        self.url = url if vendor == "postgresql" else None
+        self.backend: dict[int, list[float]] = {}
+        self.stop = None
+
+    @staticmethod
+    def _cpu(pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self, cursor, first: bool) -> None:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for (pid,) in cursor.fetchall():
+            cpu = self._cpu(pid)
+            if cpu is None:
+                continue
+            if pid not in self.backend:
+                self.backend[pid] = [cpu if first else 0.0, cpu]
+            self.backend[pid][1] = cpu
+
+    def __enter__(self):
+        import threading
+
+        self.times = os.times()
+        if self.url and Path("/proc").exists():
+            import psycopg
+
+            self.stop = threading.Event()
+            conn = psycopg.connect(self.url, autocommit=True)
+            self._sample(conn.cursor(), first=True)
+
+            def run():
+                with conn:
+                    while not self.stop.wait(0.2):
+                        self._sample(conn.cursor(), first=False)
+                    self._sample(conn.cursor(), first=False)
+
+            self.thread = threading.Thread(target=run, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        end = os.times()
+        if self.stop is not None:
+            self.stop.set()
+            self.thread.join()
+        self.process = (end.user - self.times.user) + (end.system - self.times.system)
+        self.workers = (end.children_user - self.times.children_user) + (
+            end.children_system - self.times.children_system
+        )
+        self.database = sum(last - first for first, last in self.backend.values())
+
+    def as_dict(self) -> dict:
+        return {"cpu_process": self.process + self.workers, "cpu_database": self.database}
+
+
 # --- data ------------------------------------------------------------------------------------
 
 
@@ -213,19 +286,24 @@ def counts() -> dict:
     }
 
 
-def run_batch(chunk_size: int | None) -> dict:
+def run_batch(chunk_size: int | None, processes: int, url: str) -> dict:
+    from django.conf import settings
+    from django.db import connection
+
     from interventions import services
     from interventions.models import RecalculationJob
 
+    settings.RECALC_PROCESSES = processes
     job = RecalculationJob.objects.create(trigger=RecalculationJob.Trigger.MANUAL)
     before = counts()
     peak_reset()
     start_rss = rss_mib()
-    with ChunkMemory() as memory:
+    with ChunkMemory() as memory, CpuTimes(url, connection.vendor) as cpu:
         started = time.perf_counter()
         job = services.job_run(job_id=job.pk, chunk_size=chunk_size)
         seconds = time.perf_counter() - started
     after = counts()
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "status": job.status,
         "households": job.processed,
@@ -234,18 +312,20 @@ def run_batch(chunk_size: int | None) -> dict:
         "written": {k: after[k] - before[k] for k in after},
         "chunks": len(memory.samples),
         "rss_start": start_rss,
-        "rss_peak": peak_mib(),
+        # the parent's peak, or with worker processes the largest worker's (so far)
+        "rss_peak": max(peak_mib(), workers_peak) if processes > 1 else peak_mib(),
         "rss_after_first_tenth": memory.samples[max(1, len(memory.samples) // 10) - 1]
         if memory.samples
         else start_rss,
         "rss_end": memory.samples[-1] if memory.samples else start_rss,
         "growth_per_chunk": memory.growth_per_chunk(),
+        **cpu.as_dict(),
     }
 
 
-def run_loop(sample: int) -> dict:
+def run_loop(sample: int, url: str) -> dict:
     """The straightforward way: one household at a time through the ORM."""
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from households.choices import HouseholdStatus, MemberStatus
@@ -259,6 +339,7 @@ def run_loop(sample: int) -> dict:
     ids = sorted(random.Random(7).sample(ids, min(sample, len(ids))))
     rules = RulesInForce.load()
     peak_reset()
+    cpu = CpuTimes(url, connection.vendor).__enter__()
     started = time.perf_counter()
     for household_id in ids:
         now = timezone.now()
@@ -297,7 +378,8 @@ def run_loop(sample: int) -> dict:
             case.recent = [*case.recent, point][-6:]
             case.save()
     seconds = time.perf_counter() - started
-    return {"households": len(ids), "seconds": seconds, "rss_peak": peak_mib()}
+    cpu.__exit__(None, None, None)
+    return {"households": len(ids), "seconds": seconds, "rss_peak": peak_mib(), **cpu.as_dict()}
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -325,17 +407,19 @@ def main(argv=None) -> None:
 
     chunk_size = args.chunk_size or settings.RECALC_CHUNK_SIZE
     data = prepare(args)
+    default = (os.cpu_count() or 1) if connection.vendor == "postgresql" else 1
+    processes = args.processes or default
     print(
         f"\nDatabase: {connection.vendor} {connection.settings_dict['NAME']}; "
-        f"{data['households']:,} households; chunk {chunk_size:,}; "
+        f"{data['households']:,} households; chunk {chunk_size:,}; {processes} process(es); "
         f"{os.cpu_count()} CPUs; Python {platform.python_version()}; {date.today()}",
         flush=True,
     )
-    cold = run_batch(chunk_size)
+    cold = run_batch(chunk_size, processes, url)
     print(f"cold batch: {cold['seconds']:.1f} s", flush=True)
-    rerun = run_batch(chunk_size)
+    rerun = run_batch(chunk_size, processes, url)
     print(f"rerun: {rerun['seconds']:.1f} s", flush=True)
-    loop = run_loop(args.sample) if args.sample else None
+    loop = run_loop(args.sample, url) if args.sample else None
 
     def rate(run):
         return run["households"] / run["seconds"] if run and run["seconds"] else 0.0
@@ -344,36 +428,34 @@ def main(argv=None) -> None:
         # assessments and transitions inserted, plus one case row (new or updated) per assessment
         return run["written"]["assessments"] + run["written"]["transitions"] + run["assessed"]
 
+    def row(name, run, rows_written):
+        return (
+            name,
+            f"{run['households']:,}",
+            f"{run['seconds']:.2f}",
+            f"{rate(run):,.0f}",
+            f"{run['cpu_process']:.1f}",
+            f"{run['cpu_database']:.1f}" if connection.vendor == "postgresql" else "-",
+            f"{run['rss_peak']:.0f}",
+            f"{rows_written:,}",
+        )
+
     rows = [
-        (
-            "batch, cold (job_run)",
-            f"{cold['households']:,}",
-            f"{cold['seconds']:.2f}",
-            f"{rate(cold):,.0f}",
-            f"{cold['rss_peak']:.0f}",
-            f"{written(cold):,}",
-        ),
-        (
-            "batch, rerun (no-op)",
-            f"{rerun['households']:,}",
-            f"{rerun['seconds']:.2f}",
-            f"{rate(rerun):,.0f}",
-            f"{rerun['rss_peak']:.0f}",
-            f"{written(rerun):,}",
-        ),
+        row("batch, cold (job_run)", cold, written(cold)),
+        row("batch, rerun (no-op)", rerun, written(rerun)),
     ]
     if loop:
-        rows.append(
-            (
-                "per-household ORM loop",
-                f"{loop['households']:,}",
-                f"{loop['seconds']:.2f}",
-                f"{rate(loop):,.0f}",
-                f"{loop['rss_peak']:.0f}",
-                f"{2 * loop['households']:,}",
-            )
-        )
-    header = ("run", "households", "seconds", "households/s", "peak RSS MiB", "rows written")
+        rows.append(row("per-household ORM loop", loop, 2 * loop["households"]))
+    header = (
+        "run",
+        "households",
+        "seconds",
+        "households/s",
+        "CPU s (Python)",
+        "CPU s (database)",
+        "peak RSS MiB",
+        "rows written",
+    )
     print()
     print(table(rows, header))
     print()
@@ -386,13 +468,25 @@ def main(argv=None) -> None:
     )
     if loop:
         print(f"batch / loop, per household: {rate(cold) / rate(loop):,.1f}x faster")
+    per = 1e6 / cold["households"]
     print(
-        f"memory (RSS, VmHWM peak): {cold['rss_start']:.0f} MiB before the cold batch, "
-        f"{cold['rss_after_first_tenth']:.0f} MiB after its first tenth, "
-        f"{cold['rss_end']:.0f} MiB after its last of {cold['chunks']} chunks: "
-        f"{cold['growth_per_chunk'] * 1024:+.0f} KiB per chunk of {chunk_size:,} after the first "
-        "tenth (compare the peak at two sizes N to see that it does not grow with N)."
+        f"cold batch CPU per household: {cold['cpu_process'] * per:.0f} µs Python (all "
+        f"processes), {cold['cpu_database'] * per:.0f} µs database server"
     )
+    if processes > 1:
+        print(
+            f"memory (RSS, VmHWM peak): the parent {cold['rss_start']:.0f} MiB before the cold "
+            f"batch; the largest worker process {cold['rss_peak']:.0f} MiB (compare the peak at "
+            "two sizes N to see that it does not grow with N)."
+        )
+    else:
+        print(
+            f"memory (RSS, VmHWM peak): {cold['rss_start']:.0f} MiB before the cold batch, "
+            f"{cold['rss_after_first_tenth']:.0f} MiB after its first tenth, "
+            f"{cold['rss_end']:.0f} MiB after its last of {cold['chunks']} chunks: "
+            f"{cold['growth_per_chunk'] * 1024:+.0f} KiB per chunk of {chunk_size:,} after the "
+            "first tenth (compare the peak at two sizes N to see that it does not grow with N)."
+        )
     if cold["status"] != "done" or rerun["status"] != "done" or written(rerun):
         sys.exit("Unexpected result: a job did not finish, or the rerun wrote rows.")
 

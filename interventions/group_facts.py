@@ -33,13 +33,33 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
 
 
+def _households(path: str, ids: Sequence[int]) -> tuple[Q, frozenset | None]:
+    """The households `ids` as a filter on `path`, and the set to keep its rows by (None: all).
+
+    A range when the ids are (nearly) contiguous, as a batch chunk's are: two parameters
+    instead of thousands (an IN list of a 2,000-household chunk cost ten times the query).
+    """
+    distinct = set(ids)
+    low, high = min(distinct), max(distinct)
+    span = high - low + 1
+    if span <= 2 * len(distinct) + 64:
+        keep = None if span == len(distinct) else frozenset(distinct)
+        return Q(**{f"{path}__gte": low, f"{path}__lte": high}), keep
+    return Q(**{f"{path}__in": list(distinct)}), None
+
+
 def read_group_facts(ids: Sequence[int], today: date) -> GroupFacts:
     result = GroupFacts()
+    if not ids:
+        return result
+    within, keep = _households("member__household_id", ids)
     rows = GroupMembership.objects.filter(
-        member__household_id__in=ids, is_open=True, group__status=GroupStatus.ACTIVE
+        within, is_open=True, group__status=GroupStatus.ACTIVE
     ).values_list("member_id", "member__household_id", "group_id")
     groups_of: dict[int, set[int]] = defaultdict(set)
     for member_id, household_id, group_id in rows:
+        if keep is not None and household_id not in keep:
+            continue
         result.members_in_group.add(member_id)
         groups_of[household_id].add(group_id)
     all_groups = {g for groups in groups_of.values() for g in groups}
@@ -53,7 +73,7 @@ def read_group_facts(ids: Sequence[int], today: date) -> GroupFacts:
         )
     standing: dict[int, bool] = {}
     loans = KurApplication.objects.filter(
-        Q(member__household_id__in=ids) | Q(group_id__in=all_groups),
+        within | Q(group_id__in=all_groups),
         status__in=(*GOOD_STANDING, *BAD_STANDING),
     ).values_list("member__household_id", "group_id", "status")
     group_households: dict[int, set[int]] = defaultdict(set)
@@ -61,6 +81,8 @@ def read_group_facts(ids: Sequence[int], today: date) -> GroupFacts:
         for group_id in groups:
             group_households[group_id].add(household_id)
     for household_id, group_id, status in loans:
+        if household_id and keep is not None and household_id not in keep:
+            continue  # a member's loan of a household in the range but not asked for
         targets = {household_id} if household_id else group_households.get(group_id, set())
         for target in targets:
             standing[target] = standing.get(target, False) or status in GOOD_STANDING

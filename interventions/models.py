@@ -10,6 +10,7 @@ from households.choices import RegistrationSource
 from households.models import Household
 from regions.models import Region
 
+from .compact import CompactInputsField, CompactVerdictField
 from .evaluation import Verdict
 from .pathway import ExitReason, State, reason_text
 
@@ -119,13 +120,16 @@ class Assessment(models.Model):
         verbose_name=_("household"),
         on_delete=models.CASCADE,
         related_name="assessments",
+        db_index=False,  # the (household, -assessed_at) index below serves every lookup
     )
     rule_set = models.ForeignKey(
         RuleSet, verbose_name=_("rule set"), on_delete=models.PROTECT, related_name="+"
     )
     assessed_at = models.DateTimeField(_("assessed at"), db_index=True)
-    inputs = models.JSONField(_("inputs"))
-    verdict = models.JSONField(_("verdict"))  # evaluation.Verdict.as_dict(): worded when shown
+    # Stored compact (positional arrays), read back as HouseholdFacts.as_dict() and
+    # Verdict.as_dict() (worded when shown): see interventions/compact.py.
+    inputs = CompactInputsField(_("inputs"))
+    verdict = CompactVerdictField(_("verdict"))
     extreme_poor = models.BooleanField(_("extreme poor"))
     spending_per_person = models.PositiveBigIntegerField(
         _("spending per person (Rp/month)"), null=True, blank=True

@@ -1,30 +1,46 @@
 """Set-based recalculation: evaluate a chunk of households and write only what changed.
 
-One chunk is a handful of bulk reads (households, their active members, their cases), evaluation
-in Python, and bulk writes (assessments, cases, transitions) in one transaction. A household whose
-inputs and rule set are unchanged since its last assessment is skipped, so a rerun writes nothing.
-The same function serves one household (after its data changed) and the whole province.
+One chunk is a handful of bulk reads (completed referrals, active members, households, cases:
+raw single queries by id range), evaluation in Python (`fast_evaluation.Evaluator`, the same
+verdicts as `evaluation.evaluate`), and bulk writes (assessments, cases, transitions) in one
+transaction. A household whose inputs and rule set are unchanged since its last assessment is
+skipped, so a rerun writes nothing. The same function serves one household (after its data
+changed) and the whole province; `parallel` runs a job's chunks in worker processes.
 
 Two writers, same rows: on PostgreSQL, psycopg 3 COPY (assessment ids drawn from their sequence
 in one query; changed cases through a temporary table and one UPDATE ... FROM); elsewhere the
-portable bulk_create / bulk_update. Reads use plain `values_list` (no cursor kept open), so COPY
-runs on the same connection safely. JSON is encoded once, compactly (same keys and values).
+portable bulk_create / bulk_update. Reads are plain fetches (no cursor kept open), so COPY runs
+on the same connection safely. Inputs and verdict are stored compact (`compact`), encoded once;
+the fingerprint is the sha1 of the rule-set version and that inputs text. A chunk pauses the
+cyclic garbage collector and, on PostgreSQL, commits without waiting for the WAL flush.
 """
 
+import gc
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from households.choices import HouseholdStatus, MemberStatus
 from households.models import Household, Member
 
+from .compact import (
+    compact_inputs,
+    encode_json,
+    inputs_compact,
+    inputs_json,
+    member_inputs,
+    verdict_compact_data,
+    verdict_compact_json,
+)
 from .evaluation import (
     CompiledRules,
     HouseholdFacts,
@@ -32,8 +48,8 @@ from .evaluation import (
     Verdict,
     age_on,
     compile_rules,
-    evaluate,
 )
+from .fast_evaluation import Evaluator
 from .graduation_moves import record_moves
 from .group_facts import read_group_facts
 from .models import (
@@ -77,6 +93,7 @@ MEMBER_VALUES = (
     "chronic_illness",
     "health_insurance",
 )
+_UNSET = object()
 TRAINING = "training"  # the need a completed training referral meets, for its member
 RECENT_KEPT = 6  # assessments the pathway looks back on (graduation needs two)
 MAX_STEPS = 4  # moves one assessment may justify (verified -> tier, then onward)
@@ -94,6 +111,10 @@ class ChunkResult:
 class RulesInForce:
     rule_set: RuleSet
     compiled: CompiledRules
+    evaluator: Evaluator = field(init=False, repr=False)  # = evaluate(facts, compiled), faster
+
+    def __post_init__(self):
+        self.evaluator = Evaluator(self.compiled)
 
     @classmethod
     def load(cls) -> "RulesInForce | None":
@@ -104,13 +125,12 @@ class RulesInForce:
 
 
 def fingerprint(inputs: dict, rule_set_version: int) -> str:
-    payload = json.dumps([rule_set_version, inputs], sort_keys=True, default=str)
-    return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
+    """The fingerprint of an `as_dict()` inputs snapshot: sha1 of its stored (compact) text."""
+    text = inputs_json(compact_inputs(inputs))
+    return hashlib.sha1(f"{rule_set_version}:{text}".encode(), usedforsecurity=False).hexdigest()
 
 
-# JSON as stored: `inputs` sorted (the same text feeds the fingerprint), `verdict` compact. A
-# MappingProxyType (a line's shared detail) is encoded as the dict it wraps.
-_encode_sorted = json.JSONEncoder(sort_keys=True, default=str).encode
+# JSON as stored, compact. A MappingProxyType (a line's shared detail) is encoded as its dict.
 _encode_compact = json.JSONEncoder(separators=(",", ":"), default=dict).encode
 _sha1 = partial(hashlib.sha1, usedforsecurity=False)
 
@@ -146,7 +166,7 @@ CASE_COLUMNS = (
 @dataclass(slots=True)
 class _Assessed:
     case: _CaseRow
-    inputs: dict
+    inputs: list | dict  # compact (compact.inputs_compact)
     inputs_json: str
     verdict: Verdict
     steps: list
@@ -195,14 +215,44 @@ class _Completed:
     need: str
 
 
+def _ids_where(column: str, ids: Sequence[int]) -> tuple[str, list, frozenset | None]:
+    """A WHERE clause selecting `ids` in `column`: a range when they are (nearly) contiguous.
+
+    Returns (sql, params, keep): `keep` is the set to filter the rows of a range by, None when
+    every row of the clause is wanted. One or two parameters for a range (a batch chunk), the
+    ids themselves otherwise; the query is the same whatever the number of ids.
+    """
+    low, high = min(ids), max(ids)
+    quoted = connection.ops.quote_name(column)
+    span = high - low + 1
+    if span <= 2 * len(ids) + 64:
+        keep = None if span == len(ids) else frozenset(ids)
+        return f"{quoted} BETWEEN %s AND %s", [low, high], keep
+    if connection.vendor == "postgresql":
+        return f"{quoted} = ANY(%s)", [list(ids)], None
+    return f"{quoted} IN ({', '.join(['%s'] * len(ids))})", list(ids), None
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def read_completed(ids: Sequence[int]) -> dict[int, list[_Completed]]:
     """Completed referrals of the households `ids`, by household: one query."""
     completed: dict[int, list[_Completed]] = defaultdict(list)
-    rows = Referral.objects.filter(household_id__in=ids, status=ReferralStatus.COMPLETED)
-    for pk, household_id, member_id, need in rows.order_by("household_id", "pk").values_list(
-        "pk", "household_id", "member_id", "need"
-    ):
-        completed[household_id].append(_Completed(pk, member_id, need))
+    if not ids:
+        return completed
+    where, params, keep = _ids_where("household_id", ids)
+    rows = _fetch(
+        f"SELECT id, household_id, member_id, need FROM {Referral._meta.db_table} "  # noqa: S608
+        f"WHERE {where} AND status = %s ORDER BY household_id, id",
+        [*params, ReferralStatus.COMPLETED.value],
+    )
+    for pk, household_id, member_id, need in rows:
+        if keep is None or household_id in keep:
+            completed[household_id].append(_Completed(pk, member_id, need))
     return completed
 
 
@@ -216,23 +266,68 @@ def read_facts(
     meet (`completed`, from `read_completed`, read here when not given): the needs they cover
     (`met_needs`) and, for a training referral of a member, that member's completed training.
     """
+    return {pk: facts for pk, (facts, _) in _read_facts(ids, today, completed).items()}
+
+
+def _read_facts(
+    ids: Sequence[int], today: date, completed: dict[int, list[_Completed]] | None = None
+) -> dict[int, tuple[HouseholdFacts, list[tuple]]]:
+    """`read_facts`, with each household's members in compact form (`compact.member_inputs`).
+
+    Members with the same recorded data share one MemberFacts (it is frozen): a chunk builds
+    each distinct member once.
+    """
+    if not ids:
+        return {}
     if completed is None:
         completed = read_completed(ids)
     trained = {c.member_id for refs in completed.values() for c in refs if c.need == TRAINING}
     trained.discard(None)
     groups = read_group_facts(ids, today)  # tier 3: groups, business records, loans
     in_group = groups.members_in_group
+    quote = connection.ops.quote_name
+    where, params, keep = _ids_where("household_id", ids)
+    member_rows = _fetch(
+        f"SELECT {', '.join(quote(c) for c in MEMBER_VALUES)}, id "  # noqa: S608
+        f"FROM {Member._meta.db_table} WHERE {where} AND status = %s ORDER BY household_id, id",
+        [*params, MemberStatus.ACTIVE.value],
+    )
     members: dict[int, list[MemberFacts]] = defaultdict(list)
-    member_rows = Member.objects.filter(household_id__in=ids, status=MemberStatus.ACTIVE)
-    for row in member_rows.order_by("household_id", "id").values_list(*MEMBER_VALUES, "id"):
-        members[row[0]].append(_member(row, today, row[10] in trained, row[10] in in_group))
-    households = Household.objects.filter(pk__in=ids, status=HouseholdStatus.ACTIVE)
+    compact: dict[int, list[tuple]] = defaultdict(list)
+    shared: dict[tuple, tuple[MemberFacts, tuple]] = {}
+    ages: dict = {}
+    for row in member_rows:
+        household_id = row[0]
+        if keep is not None and household_id not in keep:
+            continue
+        birth = row[1]
+        age = ages.get(birth, _UNSET)
+        if age is _UNSET:
+            born = date.fromisoformat(birth) if isinstance(birth, str) else birth
+            age = ages[birth] = age_on(born, today) if born else None
+        key = (age, *row[2:10], row[10] in trained, row[10] in in_group)
+        found = shared.get(key)
+        if found is None:
+            member = _member(row, today, key[-2], key[-1])
+            found = shared[key] = (member, member_inputs(member))
+        members[household_id].append(found[0])
+        compact[household_id].append(found[1])
+    where, params, keep = _ids_where("id", ids)
+    household_rows = _fetch(
+        f"SELECT {', '.join(quote(c) for c in HOUSEHOLD_VALUES)} "  # noqa: S608
+        f"FROM {Household._meta.db_table} WHERE {where} AND status = %s ORDER BY id",
+        [*params, HouseholdStatus.ACTIVE.value],
+    )
     facts = {}
-    for row in households.order_by("pk").values_list(*HOUSEHOLD_VALUES):
+    no_members: tuple = ()
+    for row in household_rows:
         (pk, spending, desil, water, toilet, septic, floor, wall, roof, area, light, fuel, own,
          meals) = row  # fmt: skip
-        facts[pk] = HouseholdFacts(
-            members=tuple(members.get(pk, ())),
+        if keep is not None and pk not in keep:
+            continue
+        refs = completed.get(pk)
+        household = HouseholdFacts(
+            members=tuple(members.get(pk, no_members)),
             monthly_expenditure=_int_or_none(spending),
             desil=_int_or_none(desil),
             water_source=_text(water),
@@ -247,16 +342,48 @@ def read_facts(
             ownership=_text(own),
             meals_per_day=_int_or_none(meals),
             in_active_group=None,
-            met_needs=tuple(sorted({c.need for c in completed.get(pk, ()) if c.need != TRAINING})),
+            met_needs=tuple(sorted({c.need for c in refs if c.need != TRAINING})) if refs else (),
         )
-        if pk in groups.households:  # tier 3 facts, only for households in groups or with loans
-            facts[pk] = replace(facts[pk], **groups.households[pk])
+        tier3 = groups.households.get(pk)
+        if tier3 is not None:  # tier 3 facts, only for households in groups or with loans
+            household = replace(household, **tier3)
+        facts[pk] = (household, compact.get(pk, []))
     return facts
 
 
+def _aware(value) -> datetime:
+    """A datetime column read raw: SQLite gives naive UTC (or text), PostgreSQL aware."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
+
+
 def _read_cases(household_ids: list[int]) -> dict[int, _CaseRow]:
-    rows = Case.objects.select_for_update().filter(household_id__in=household_ids)
-    return {row[0]: _CaseRow(*row) for row in rows.values_list(*CASE_COLUMNS)}
+    if not household_ids:
+        return {}
+    quote = connection.ops.quote_name
+    where, params, keep = _ids_where("household_id", household_ids)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    rows = _fetch(
+        f"SELECT {', '.join(quote(c) for c in CASE_COLUMNS)} "  # noqa: S608
+        f"FROM {Case._meta.db_table} WHERE {where}{lock}",
+        params,
+    )
+    recent = Case._meta.get_field("recent")
+    cases = {}
+    for household_id, state, at, latest, print_, history, overridden in rows:
+        if keep is not None and household_id not in keep:
+            continue
+        cases[household_id] = _CaseRow(
+            household_id,
+            state,
+            _aware(at),
+            latest,
+            print_,
+            recent.from_db_value(history, None, connection),
+            bool(overridden),
+        )
+    return cases
 
 
 def recalculate_chunk(
@@ -279,26 +406,28 @@ def recalculate_chunk(
     use_copy = connection.vendor == "postgresql" if copy is None else copy
     version = rules.rule_set.version
     result = ChunkResult(households=len(ids))
-    with transaction.atomic():
+    with _gc_paused(), transaction.atomic():
+        if connection.vendor == "postgresql":
+            _relax_commit()
         completed = read_completed(ids)
-        facts_by_id = read_facts(ids, today, completed)
+        facts_by_id = _read_facts(ids, today, completed)
         cases = _read_cases(list(facts_by_id))
         work: list[_Assessed] = []
-        for household_id, facts in facts_by_id.items():
+        prefix = f"{version}:"
+        for household_id, (facts, members) in facts_by_id.items():
             case = cases.get(household_id)
             if case is None:
                 case = _CaseRow(household_id, REGISTERED, now, None, "", [], False, is_new=True)
             elif case.state == EXITED:
                 continue
-            inputs = facts.as_dict()
-            inputs_json = _encode_sorted(inputs)
-            # = fingerprint(inputs, version), from the text already encoded
-            print_ = _sha1(f"[{version}, {inputs_json}]".encode()).hexdigest()
+            inputs = inputs_compact(facts, members)
+            text = inputs_json(inputs)
+            print_ = _sha1((prefix + text).encode()).hexdigest()  # = fingerprint(...)
             if case.fingerprint == print_:
                 continue
             verdict, steps = _assess(case, facts, print_, rules, today, now)
             refs = tuple(c.id for c in completed.get(household_id, ())) if steps else ()
-            work.append(_Assessed(case, inputs, inputs_json, verdict, steps, refs))
+            work.append(_Assessed(case, inputs, text, verdict, steps, refs))
         _attach_deliveries(work)
         if work:
             (_write_copy if use_copy else _write_orm)(work, rules, now, job)
@@ -322,8 +451,31 @@ def _after_moves(work: list[_Assessed], rules: RulesInForce, now: datetime) -> N
         record_moves(moves, now=now, rules=rules.rule_set.rules)
 
 
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection inside a chunk: it allocates many objects, none in cycles
+    that outlive it, and the collector would walk them all again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _relax_commit() -> None:
+    """The chunk's commit does not wait for its WAL flush (PostgreSQL).
+
+    Safe here: a chunk only holds what can be computed again, and a batch that loses its last
+    commits in a server crash resumes from its recorded progress, which is lost with them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _assess(case: _CaseRow, facts, print_, rules, today, now) -> tuple[Verdict, list]:
-    verdict = evaluate(facts, rules.compiled)
+    verdict = rules.evaluator(facts)
     history = [AssessmentPoint(date.fromisoformat(d), s, g) for d, s, g in case.recent]
     steps: list[tuple[str, Decision]] = []
     state = case.state
@@ -422,7 +574,7 @@ def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
             rule_set=rules.rule_set,
             assessed_at=now,
             inputs=item.inputs,
-            verdict=item.verdict.as_dict(),
+            verdict=verdict_compact_data(item.verdict),
             extreme_poor=item.verdict.extreme_poor,
             spending_per_person=item.verdict.spending_per_person,
             unmet_needs=list(item.verdict.unmet_needs),
@@ -528,10 +680,10 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
                         rule_set_id,
                         now,
                         item.inputs_json,
-                        verdict_json(verdict),
+                        verdict_compact_json(verdict),
                         verdict.extreme_poor,
                         verdict.spending_per_person,
-                        _encode_compact(list(verdict.unmet_needs)),
+                        encode_json(verdict.unmet_needs),
                         verdict.recommended_tier,
                         verdict.meets_graduation,
                         item.case.fingerprint,
@@ -584,6 +736,6 @@ def _case_row(case: _CaseRow) -> tuple:
         case.since,
         case.latest_assessment_id,
         case.fingerprint,
-        _encode_compact(case.recent),
+        encode_json(case.recent),
         case.is_overridden,
     )

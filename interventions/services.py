@@ -23,6 +23,7 @@ from opd.models import Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
 from regions.models import Region
 
+from . import parallel
 from .models import (
     Case,
     JobStatus,
@@ -214,30 +215,41 @@ def job_run(*, job_id: int, chunk_size: int | None = None) -> RecalculationJob:
 
 
 def _run_chunks(job, households, rules, chunk_size) -> None:
-    while True:
-        ids = list(
-            households.filter(pk__gt=job.last_household_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:chunk_size]
+    processes = settings.RECALC_PROCESSES
+    if processes > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        parallel.run_chunks(
+            job,
+            _chunks(households, job.last_household_id, chunk_size),
+            rules,
+            processes=processes,
+            pause=settings.RECALC_CHUNK_PAUSE,
         )
-        if not ids:
-            return
+        job.refresh_from_db(fields=["last_household_id", "processed", "assessed", "moved"])
+        return
+    for ids in _chunks(households, job.last_household_id, chunk_size):
 
         def progress(result: ChunkResult, last=ids[-1]) -> None:
             job.last_household_id = last
             job.processed += result.households
             job.assessed += result.assessed
             job.moved += result.moved
-            RecalculationJob.objects.filter(pk=job.pk).update(
-                last_household_id=job.last_household_id,
-                processed=job.processed,
-                assessed=job.assessed,
-                moved=job.moved,
-            )
+            parallel.record_progress(job.pk, last, result)
 
         recalculate_chunk(ids, rules=rules, job=job, in_transaction=progress)
         if settings.RECALC_CHUNK_PAUSE:
             time.sleep(settings.RECALC_CHUNK_PAUSE)
+
+
+def _chunks(households, after: int, chunk_size: int):
+    """The ids of `households` after `after`, in id order, `chunk_size` at a time (keyset)."""
+    while True:
+        ids = list(
+            households.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+        )
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
 def _job_fail(job, message: str) -> RecalculationJob:

@@ -181,6 +181,9 @@ GROUP_MIN_MEMBERS = env.int("GROUP_MIN_MEMBERS", default=5)
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=20)
 # Days a KUR loan may be behind its schedule before the field worker gets a follow-up.
 KUR_ARREARS_FOLLOW_UP_DAYS = env.int("KUR_ARREARS_FOLLOW_UP_DAYS", default=30)
+# Worker processes a batch recalculation evaluates its chunks in (PostgreSQL; chunks are still
+# committed in order). 1: in the calling process.
+RECALC_PROCESSES = env.int("RECALC_PROCESSES", default=1)
 # Largest delivery evidence file (photo or PDF) accepted, in bytes (default 5 MiB).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 # Field visits: the largest photo accepted (bytes, before resizing), the longest side a stored

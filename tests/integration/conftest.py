@@ -57,7 +57,8 @@ def _database_url() -> str:
 class Worker:
     """A `celery worker` process on the test database; start, kill and start again."""
 
-    def __init__(self, **env):
+    def __init__(self, pool: str = "solo", **env):
+        self.pool = pool
         self.env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -70,7 +71,7 @@ class Worker:
 
     def start(self, timeout: float = 40.0) -> None:
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 (our own command line)
             [
                 sys.executable,
                 "-m",
@@ -79,7 +80,9 @@ class Worker:
                 "povertycase",
                 "worker",
                 "--pool",
-                "solo",
+                self.pool,
+                "--concurrency",
+                "1",
                 "--loglevel",
                 "INFO",
                 "--without-gossip",
@@ -120,8 +123,8 @@ def worker_factory(reference_data):
     app.control.purge()  # leftovers of earlier runs must not reach this worker
     workers = []
 
-    def make(**env) -> Worker:
-        worker = Worker(**env)
+    def make(pool: str = "solo", **env) -> Worker:
+        worker = Worker(pool, **env)
         workers.append(worker)
         return worker
 

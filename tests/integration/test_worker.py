@@ -61,7 +61,8 @@ def snapshot():
     return cases, assessed, moves
 
 
-def test_killed_batch_resumes_to_the_same_result(worker_factory, province_admin):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_killed_batch_resumes_to_the_same_result(worker_factory, province_admin, processes):
     load_demo(households=400, seed=7)
     Case.objects.bulk_create(
         [
@@ -69,7 +70,9 @@ def test_killed_batch_resumes_to_the_same_result(worker_factory, province_admin)
             for pk, hh_at in Household.objects.values_list("pk", "created_at")
         ]
     )
-    worker = worker_factory(RECALC_CHUNK_SIZE=20, RECALC_CHUNK_PAUSE=0.15)
+    worker = worker_factory(
+        RECALC_CHUNK_SIZE=20, RECALC_CHUNK_PAUSE=0.15, RECALC_PROCESSES=processes
+    )
     worker.start()
     job = services.job_start(actor=province_admin)
 
@@ -84,7 +87,7 @@ def test_killed_batch_resumes_to_the_same_result(worker_factory, province_admin)
     assert job.status == JobStatus.RUNNING
     assert interrupted_at < job.total
 
-    restarted = worker_factory(RECALC_CHUNK_SIZE=20)
+    restarted = worker_factory(RECALC_CHUNK_SIZE=20, RECALC_PROCESSES=processes)
     restarted.start()  # a starting worker resumes unfinished jobs
 
     def finished():

@@ -496,6 +496,7 @@ member_facts = st.builds(
     chronic_illness=st.one_of(st.none(), st.booleans()),
     health_insurance=_choice(c.HealthInsurance),
     completed_training=st.booleans(),
+    in_active_group=st.booleans(),
 )
 
 household_facts = st.builds(
@@ -513,19 +514,29 @@ household_facts = st.builds(
     lighting=_choice(c.Lighting),
     meals_per_day=st.one_of(st.none(), st.integers(0, 4)),
     in_active_group=st.one_of(st.none(), st.booleans()),
+    business_months_ago=st.one_of(st.none(), st.integers(0, 8)),
+    loan_in_good_standing=st.one_of(st.none(), st.booleans()),
 )
 
 rule_sets = st.builds(
-    lambda rule, cutoff, group, spending_above: rules_with(
+    lambda rule, cutoff, group, trained, spending_above, business, within: rules_with(
         extreme_poor_rule=rule,
         desil_cutoff=cutoff,
-        tiers__tier3={"requires_active_group": group},
+        tiers__tier3={
+            "requires_active_group": group,
+            "min_trained_members": trained if group else max(1, trained),
+        },
         graduation__spending_above=spending_above,
+        graduation__tier3_requires_business=business,
+        graduation__business_within_months=within,
     ),
     st.sampled_from(["spending_or_desil", "spending_and_desil", "spending_only"]),
     st.integers(1, 4),
     st.booleans(),
+    st.integers(0, 3),
     st.sampled_from(["extreme", "provincial"]),
+    st.booleans(),
+    st.integers(0, 6),
 )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from households import choices as c
 from households.models import Household, Member
 from interventions.evaluation import HouseholdFacts, evaluate
+from interventions.group_facts import read_group_facts
 from interventions.models import Assessment, Case, RecalculationJob, Transition
 from interventions.pathway import VERIFIED
 from interventions.recalculation import (
@@ -235,3 +236,44 @@ def test_stored_fingerprint_and_verdict_are_the_public_ones(households):
         assert assessment.verdict == verdict.as_dict()
         assert json.loads(verdict_json(verdict)) == verdict.as_dict()
         assert Case.objects.get(pk=assessment.household_id).fingerprint == assessment.fingerprint
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("copy", WRITERS)
+def test_tier3_facts_in_the_raw_reads(desa_lebak, field_worker_lebak, copy):
+    """Group members' facts (in an active group, the group's business) reach the chunk; a member
+    outside groups with the same recorded data does not share the group member's facts."""
+    from interventions import groups
+
+    from .tier3 import make_group, tier2_person
+
+    group = make_group(field_worker_lebak, desa_lebak)
+    groups.business_record_save(
+        actor=field_worker_lebak, group=group, month=timezone.localdate().replace(day=1),
+        revenue=5_000_000, costs=3_000_000,
+    )  # fmt: skip
+    inside = group.memberships.order_by("pk").first().member
+    outside = tier2_person(desa_lebak)
+    copied = Member.objects.filter(pk=inside.pk).values(*MEMBER_VALUES[1:]).get()
+    Member.objects.filter(pk=outside.pk).update(**copied)  # the same recorded data
+    ids = sorted([inside.household_id, outside.household_id])
+    today = timezone.localdate()
+
+    # the other group members' households lie between the two: read by range, then left out
+    assert set(read_group_facts(ids, today).households) == {inside.household_id}
+    facts = read_facts(ids, today)
+    assert facts[inside.household_id].members[0].in_active_group is True
+    assert facts[outside.household_id].members[0].in_active_group is False
+    assert facts[inside.household_id].in_active_group is True
+    assert facts[inside.household_id].business_months_ago == 0
+    assert facts[outside.household_id].in_active_group is None
+    assert facts[outside.household_id].business_months_ago is None
+    assert "business_months_ago" not in facts[outside.household_id].as_dict()
+
+    rules = RulesInForce.load()
+    recalculate_chunk(ids, rules=rules, copy=copy)
+    for pk in ids:
+        assessment = Assessment.objects.get(household_id=pk)
+        assert assessment.inputs == facts[pk].as_dict()
+        assert assessment.verdict == evaluate(facts[pk], rules.compiled).as_dict()
+        assert assessment.fingerprint == fingerprint(facts[pk].as_dict(), rules.rule_set.version)
