@@ -27,8 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind
-from povertycase.errors import DomainError, NotAllowed, OutOfScope
-from povertycase.views_util import page_query
+from povertycase.views_util import page_query, run_service
 from regions.models import Level, Region
 
 from . import programmes as catalogue
@@ -256,20 +255,7 @@ def add_errors(exc: ValidationError, form: forms.Form) -> None:
 
 
 def _run(call, form):
-    """Call a service; on refusal put its errors on the form. Returns (result, HTTP status)."""
-    try:
-        return call(), 200
-    except ValidationError as exc:
-        add_errors(exc, form)
-        return None, 200
-    except OutOfScope as exc:
-        raise Http404 from exc
-    except NotAllowed as exc:
-        form.add_error(None, str(exc.message))
-        return None, 403
-    except DomainError as exc:
-        form.add_error(None, str(exc.message))
-        return None, 409
+    return run_service(call, form, lambda exc: add_errors(exc, form))
 
 
 # --- helpers ----------------------------------------------------------------------------------
