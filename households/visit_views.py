@@ -34,8 +34,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from opd.access import access_for
+from opd.access import access_for, reachable_regions
 from povertycase.views_util import page_query, run_service
+from regions.models import Level
 
 from . import choices as c
 from . import visit_selectors as selectors
@@ -154,10 +155,34 @@ def record(request):
 # --- list, detail, supervision -----------------------------------------------------------------
 
 
+def _page_filters(form: forms.Form, access) -> forms.Form:
+    """The list's filters (the API's) worded for a person, with the districts they reach.
+
+    The household id stays as a hidden filter (the household page links here with it); the
+    village filter is left to the API: a district narrows the list enough on a page.
+    """
+    fields = form.fields
+    fields["household"].widget = forms.HiddenInput()
+    fields["worker"].label = _("Field worker (username)")
+    fields["kecamatan"].queryset = reachable_regions(access, level=Level.DISTRICT)
+    del fields["desa"]
+    fields["far"].widget = forms.Select(
+        choices=[
+            ("", _("Any distance")),
+            ("true", _("Far from the household")),
+            ("false", _("Near the household")),
+        ]
+    )
+    fields["visited_at"].label = _("Visited between")
+    for widget in fields["visited_at"].widget.widgets:
+        widget.input_type = "date"
+    return _style(form)
+
+
 @require_GET
 @login_required
 def visit_list(request):
-    _reader(request)
+    access = _reader(request)
     params = request.GET.copy()
     params.pop("page", None)
     filterset = selectors.VisitFilter(params, queryset=selectors.visits_visible_to(request.user))
@@ -168,7 +193,7 @@ def visit_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _style(filterset.form),
+        "form": _page_filters(filterset.form, access),
         "far_metres": settings.VISIT_FAR_METRES,
     }
     template = "visits/partials/_table.html" if _partial(request) else "visits/list.html"

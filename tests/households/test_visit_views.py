@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
@@ -242,3 +243,20 @@ def test_a_pandeglang_visit_per_role(
     api.force_authenticate(user)
     assert client.get(f"/visits/{visit.pk}/").status_code == page
     assert api.get(f"/api/v1/visits/{visit.pk}/").status_code == api_detail
+
+
+def test_the_list_filters_read_plainly_and_offer_only_reachable_districts(
+    client, field_worker_lebak
+):
+    client.force_login(field_worker_lebak)
+    page = client.get(reverse("visits:list"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert "desa" not in form.fields
+    districts = {region.code for region in form.fields["kecamatan"].queryset}
+    assert districts == {"36.02.01"}  # Malingping, the only district this worker reaches
+    html = page.content.decode()
+    assert 'type="hidden" name="household"' in html
+    assert 'type="date" name="visited_at_after"' in html
+    assert "Far from the household" in html
+    assert "visited_at_after, visited_at_before" not in html
