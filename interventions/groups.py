@@ -51,6 +51,7 @@ from .services import _queue_recalculation
 
 EDITORS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.FIELD_WORKER)
 FACILITATOR_ROLES = (Role.FIELD_WORKER, Role.OPD_OFFICER)
+EARLIEST_FOUNDING = date(1950, 1, 1)  # a founding date before this is a typing slip
 STATUS_MOVES = {
     GroupStatus.FORMING: {GroupStatus.ACTIVE, GroupStatus.DISSOLVED},
     GroupStatus.ACTIVE: {GroupStatus.DORMANT, GroupStatus.DISSOLVED},
@@ -138,6 +139,11 @@ def _group_fields(actor, fields: dict, errors: dict, *, current_desa=None) -> di
         founded = _as_date(fields["founded_on"], "founded_on", errors)
         if founded is not None and founded > timezone.localdate():
             errors["founded_on"] = [_("The founding date cannot be in the future.")]
+        elif founded is not None and founded < EARLIEST_FOUNDING:
+            errors["founded_on"] = [
+                _("The founding date cannot be before %(day)s.")
+                % {"day": EARLIEST_FOUNDING.isoformat()}
+            ]
         clean["founded_on"] = founded
     if "facilitator" in fields:
         _check_facilitator(fields["facilitator"], fields.get("desa", current_desa), errors)

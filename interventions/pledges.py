@@ -51,6 +51,8 @@ from .programmes import UNSET, _date, _Errors, _text, _whole
 
 RUPIAH_MAX = 9_223_372_036_854_775_807  # PositiveBigIntegerField
 EDITABLE = (PledgeStatus.DRAFT, PledgeStatus.ACTIVE)
+EARLIEST_PLEDGE = date(2000, 1, 1)  # a date before this is a typing slip, not a pledge
+LONGEST_PLEDGE_DAYS = 3653  # ten years
 
 
 # --- who may do what --------------------------------------------------------------------------
@@ -177,8 +179,15 @@ def _clean(data: dict, access: Access, errors: _Errors) -> dict:
     if values["region"] is not None and not isinstance(values["region"], Region):
         errors.add("region", _("Unknown region."))
     starts, ends = values["starts_on"], values["ends_on"]
+    if starts and starts < EARLIEST_PLEDGE:
+        errors.add(
+            "starts_on",
+            _("A pledge cannot start before %(day)s.") % {"day": EARLIEST_PLEDGE.isoformat()},
+        )
     if starts and ends and ends < starts:
         errors.add("ends_on", _("The end date cannot be before the start date."))
+    elif starts and ends and (ends - starts).days > LONGEST_PLEDGE_DAYS:
+        errors.add("ends_on", _("A pledge can run for at most ten years."))
     programme, tier = values["programme"], values["tier"]
     if isinstance(programme, Programme) and tier is not None and programme.tier != tier:
         errors.add(

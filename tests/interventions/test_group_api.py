@@ -245,3 +245,22 @@ def test_a_field_worker_of_another_area_cannot_facilitate(
     assert api.get(f"/api/v1/groups/{group.pk}/").json()["facilitator"] != elsewhere.username
     body["facilitator"] = opd_officer.username  # an agency's officer has no area
     assert api.post("/api/v1/groups/", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("founded_on", "message"),
+    [("1900-01-01", "before 1950-01-01"), ("2999-01-01", "in the future")],
+)
+def test_an_implausible_founding_date_is_a_field_error(
+    api, field_worker_lebak, desa_lebak, founded_on, message
+):
+    api.force_authenticate(field_worker_lebak)
+    response = api.post(
+        "/api/v1/groups/",
+        {"name": "KUBE Lama", "kind": "kube", "sector": "Tani", "desa": desa_lebak.code,
+         "founded_on": founded_on},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert message in " ".join(response.json()["founded_on"])
+    assert not BusinessGroup.objects.filter(name="KUBE Lama").exists()

@@ -119,6 +119,8 @@ def test_cancel_needs_a_reason_and_nothing_disbursed(province_admin, funded_pled
         ({"title": " "}, "title"),
         ({"starts_on": "2026-02-30"}, "starts_on"),
         ({"ends_on": date(2020, 1, 1)}, "ends_on"),
+        ({"starts_on": date(1, 1, 1), "ends_on": date(1, 12, 31)}, "starts_on"),
+        ({"ends_on": date(2099, 1, 1)}, "ends_on"),
         ({"tier": 4}, "tier"),
     ],
 )
