@@ -15,16 +15,28 @@ is no longer registered and the inputs are stored as the plain dict again (corre
 bigger) until the new key list is registered here as the next layout number; old rows keep
 decoding with their own layout (layout 2 added the tier 3 facts).
 
-Verdict: ``[1, extreme_poor, below_extreme_line, desil_within_cutoff, spending_per_person,
-unmet_needs, unmet_critical_needs, eligible_tier2, eligible_tier3, meets_graduation,
-recommended_tier, [[code, need, value, threshold, passed, detail], ...]]``.
+Verdict, format 1 (self-contained): ``[1, extreme_poor, below_extreme_line, desil_within_cutoff,
+spending_per_person, unmet_needs, unmet_critical_needs, eligible_tier2, eligible_tier3,
+meets_graduation, recommended_tier, [[code, need, value, threshold, passed, detail], ...]]``.
+
+Verdict, format 2 (what the batch writes): ``[2, layout key, extreme_poor, ..., recommended_tier,
+[[value, passed] or [value, passed, detail], ...]]``. Most of a format 1 verdict is the same for
+every household assessed under one rule set: each line's code, need, threshold and read-only
+detail (a need's label and whether it is critical). Format 2 keeps those once, as a *layout*
+(``VerdictLayout``: ``[[code, need, threshold, detail or None], ...]``, keyed by a hash of its
+content, so it never changes and is written by whoever needs it first), and stores per
+household only what varies: value, passed, and the details built for that household. A
+verdict is about a third of the bytes, which is most of what the database spends writing an
+assessment. ``expand_verdict`` reads both formats back as the same ``Verdict.as_dict()``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -34,7 +46,8 @@ from .evaluation import HouseholdFacts, Verdict
 from .rules import HOUSEHOLD_FACTS, MEMBER_FACTS
 
 INPUTS_FORMAT = 1  # first element of a compact inputs array: its layout number
-VERDICT_FORMAT = 1
+VERDICT_FORMAT = 1  # self-contained (``verdict_compact``); the batch writes format 2
+VERDICT_LAYOUT_FORMAT = 2
 
 #: Registered input layouts: (household keys, member keys). Never change a registered layout;
 #: add the next number when the facts change (``test_compact`` fails until then).
@@ -267,6 +280,141 @@ def verdict_compact(verdict: Verdict) -> list:
     ]
 
 
+# --- verdict, format 2: a shared layout and what varies per household -------------------------
+
+#: Encoder: the shape of a verdict's lines -> (layout key, layout). A shape holds the ids of the
+#: read-only details, so the entry keeps those details alive (an id is never reused meanwhile).
+_SHAPES: dict[tuple, tuple[str, list, tuple]] = {}
+#: Decoder: layout key -> layout, for layouts written or read by this process.
+_LAYOUTS: dict[str, list] = {}
+LAYOUTS_KEPT = 1_000  # layouts remembered (a rule set has a handful), then forgotten
+
+
+def layout_key(layout: list) -> str:
+    """The key of a layout: a hash of its JSON (16 hex digits), so equal layouts share a row."""
+    text = orjson.dumps(layout, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:16]
+
+
+def verdict_layout_compact(verdict: Verdict) -> tuple[list, str, list] | None:
+    """The format 2 verdict, its layout key and layout; None when a line cannot be laid out.
+
+    A line's read-only detail (a MappingProxyType, shared by the rule set) goes to the layout;
+    a detail built for this household (a dict) stays with the line.
+    """
+    shape = []
+    entries = []
+    for code, need, value, threshold, passed, detail in verdict.lines:
+        if detail.__class__ is MappingProxyType:
+            shape.append((code, need, threshold, id(detail)))
+            entries.append((value, passed))
+        else:
+            shape.append((code, need, threshold, None))
+            entries.append((value, passed, detail))
+    try:
+        found = _SHAPES.get(shape := tuple(shape))
+    except TypeError:  # a threshold that is a list or a dict: store the verdict in full
+        return None
+    if found is None:
+        found = _new_shape(shape, verdict.lines)
+    key, layout, _ = found
+    return (
+        [
+            VERDICT_LAYOUT_FORMAT,
+            key,
+            verdict.extreme_poor,
+            verdict.below_extreme_line,
+            verdict.desil_within_cutoff,
+            verdict.spending_per_person,
+            verdict.unmet_needs,
+            verdict.unmet_critical_needs,
+            verdict.eligible_tier2,
+            verdict.eligible_tier3,
+            verdict.meets_graduation,
+            verdict.recommended_tier,
+            entries,
+        ],
+        key,
+        layout,
+    )
+
+
+def _new_shape(shape: tuple, lines) -> tuple[str, list, tuple]:
+    layout = [
+        [code, need, threshold, dict(detail) if detail_id is not None else None]
+        for (code, need, threshold, detail_id), detail in zip(
+            shape, (line[5] for line in lines), strict=True
+        )
+    ]
+    if len(_SHAPES) >= LAYOUTS_KEPT:
+        _SHAPES.clear()
+    found = _SHAPES[shape] = (layout_key(layout), layout, tuple(line[5] for line in lines))
+    remember_layout(found[0], layout)
+    return found
+
+
+def remember_layout(key: str, layout: list) -> None:
+    if len(_LAYOUTS) >= LAYOUTS_KEPT:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = layout
+
+
+def verdict_stored(verdict: Verdict) -> tuple[str, str | None, list | None]:
+    """(the stored JSON text, layout key, layout): format 2, or format 1 (no layout)."""
+    laid_out = verdict_layout_compact(verdict)
+    if laid_out is None:
+        return verdict_compact_json(verdict), None, None
+    data, key, layout = laid_out
+    return _encode(data), key, layout
+
+
+def _layout(key: str) -> list:
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        from .models import VerdictLayout  # models import this module
+
+        layout = VerdictLayout.objects.filter(key=key).values_list("lines", flat=True).first()
+        if layout is None:
+            raise LookupError(f"verdict layout {key} is not stored")
+        remember_layout(key, layout)
+    return layout
+
+
+def _expand_laid_out(stored: list) -> dict:
+    (_, key, extreme, below, within, spending, unmet, critical, tier2, tier3, graduation, tier,
+     entries) = stored  # fmt: skip
+    lines = []
+    for (code, need, threshold, detail), entry in zip(_layout(key), entries, strict=True):
+        lines.append(
+            {
+                "code": code,
+                "need": need,
+                "value": entry[0],
+                "threshold": threshold,
+                "passed": entry[1],
+                "detail": dict(entry[2] if len(entry) > 2 else detail),
+            }
+        )
+    return {
+        "extreme_poor": extreme,
+        "below_extreme_line": below,
+        "desil_within_cutoff": within,
+        "spending_per_person": spending,
+        "unmet_needs": unmet,
+        "unmet_critical_needs": critical,
+        "eligible_tier2": tier2,
+        "eligible_tier3": tier3,
+        "meets_graduation": graduation,
+        "recommended_tier": tier,
+        "lines": lines,
+    }
+
+
+def layouts_of(keys_and_layouts: Iterable[tuple[str | None, list | None]]) -> dict[str, list]:
+    """The distinct layouts among (key, layout) pairs (a chunk writes each once)."""
+    return {key: layout for key, layout in keys_and_layouts if key is not None}
+
+
 def verdict_compact_data(verdict: Verdict) -> list:
     """``verdict_compact`` with lists only (for the ORM writer and Django's JSON encoder)."""
     return json.loads(verdict_compact_json(verdict))
@@ -287,6 +435,8 @@ def expand_verdict(stored: Any) -> Any:
     """The ``Verdict.as_dict()`` dict of a stored verdict, compact or not."""
     if not isinstance(stored, list):
         return stored
+    if stored[0] == VERDICT_LAYOUT_FORMAT:
+        return _expand_laid_out(stored)
     (_, extreme, below, within, spending, unmet, critical, tier2, tier3, graduation, tier,
      lines) = stored  # fmt: skip
     return {
@@ -368,8 +518,13 @@ __all__ = [
     "expand_verdict",
     "inputs_compact",
     "inputs_json",
+    "layout_key",
+    "layouts_of",
     "member_inputs",
+    "remember_layout",
     "verdict_compact",
     "verdict_compact_data",
     "verdict_compact_json",
+    "verdict_layout_compact",
+    "verdict_stored",
 ]

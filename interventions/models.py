@@ -86,9 +86,12 @@ class Case(models.Model):
         related_name="case",
     )
     state = models.CharField(
-        _("state"), max_length=12, choices=State.choices, default=State.REGISTERED, db_index=True
+        _("state"), max_length=12, choices=State.choices, default=State.REGISTERED
     )
     since = models.DateTimeField(_("since"))
+    # No database constraint or index: assessments are never deleted on their own (only with
+    # their household, and so with this case), and checking the key of every row a batch writes
+    # cost the server about a tenth of a recalculation.
     latest_assessment = models.ForeignKey(
         "Assessment",
         verbose_name=_("latest assessment"),
@@ -96,6 +99,8 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     # Fingerprint of the inputs and rule set of the latest assessment: an unchanged household is
     # not assessed again, so a rerun of a batch writes nothing.
@@ -107,6 +112,7 @@ class Case(models.Model):
     class Meta:
         verbose_name = _("case")
         verbose_name_plural = _("cases")
+        indexes = [models.Index(fields=["state"], name="interventions_case_state")]
 
     def __str__(self):
         return f"{self.household_id}: {self.state}"
@@ -121,9 +127,20 @@ class Assessment(models.Model):
         on_delete=models.CASCADE,
         related_name="assessments",
         db_index=False,  # the (household, -assessed_at) index below serves every lookup
+        # Django deletes a household's assessments with it (households are never deleted: their
+        # members protect them). A database check of this key, with the row lock it takes on
+        # the household, was the largest server cost of writing a batch's assessments.
+        db_constraint=False,
     )
+    # Rule sets and jobs are records nobody deletes (their admin is read-only, a published rule
+    # set is kept for ever): no database constraint on these keys, which a batch would otherwise
+    # check for each of the million rows it writes. Django still protects the rule set.
     rule_set = models.ForeignKey(
-        RuleSet, verbose_name=_("rule set"), on_delete=models.PROTECT, related_name="+"
+        RuleSet,
+        verbose_name=_("rule set"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     assessed_at = models.DateTimeField(_("assessed at"), db_index=True)
     # Stored compact (positional arrays), read back as HouseholdFacts.as_dict() and
@@ -145,6 +162,8 @@ class Assessment(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
@@ -163,6 +182,24 @@ class Assessment(models.Model):
     @property
     def summary(self) -> str:
         return self.result.summary()
+
+
+class VerdictLayout(models.Model):
+    """What every verdict of one rule set repeats: each line's code, need, threshold, detail.
+
+    Assessments written by a batch store their verdict against a layout (``compact``, format
+    2). The key is a hash of the content: a layout never changes, and equal layouts are one row.
+    """
+
+    key = models.CharField(_("key"), max_length=16, primary_key=True)
+    lines = models.JSONField(_("lines"))
+
+    class Meta:
+        verbose_name = _("verdict layout")
+        verbose_name_plural = _("verdict layouts")
+
+    def __str__(self):
+        return self.key
 
 
 class TransitionKind(models.TextChoices):

@@ -38,8 +38,7 @@ from .compact import (
     inputs_compact,
     inputs_json,
     member_inputs,
-    verdict_compact_data,
-    verdict_compact_json,
+    verdict_stored,
 )
 from .evaluation import (
     CompiledRules,
@@ -62,6 +61,7 @@ from .models import (
     RuleSet,
     Transition,
     TransitionKind,
+    VerdictLayout,
 )
 from .pathway import EXITED, REGISTERED, AssessmentPoint, Decision, decide
 
@@ -567,14 +567,37 @@ def _transition_rows(item: _Assessed, assessment_id: int, version: int, now):
 # --- portable writer: bulk_create / bulk_update ---------------------------------------------------
 
 
+def _save_layouts(layouts: dict[str, list]) -> None:
+    """The verdict layouts a chunk's assessments refer to (one statement; most exist already)."""
+    if layouts:
+        VerdictLayout.objects.bulk_create(
+            [VerdictLayout(key=key, lines=lines) for key, lines in layouts.items()],
+            ignore_conflicts=True,
+        )
+
+
+def _stored_verdicts(work: list[_Assessed]) -> list[str]:
+    """Each item's verdict as stored (format 2 where it can); saves the layouts they use."""
+    texts = []
+    layouts = {}
+    for item in work:
+        text, key, layout = verdict_stored(item.verdict)
+        texts.append(text)
+        if key is not None:
+            layouts[key] = layout
+    _save_layouts(layouts)
+    return texts
+
+
 def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
+    texts = _stored_verdicts(work)
     assessments = [
         Assessment(
             household_id=item.case.household_id,
             rule_set=rules.rule_set,
             assessed_at=now,
             inputs=item.inputs,
-            verdict=verdict_compact_data(item.verdict),
+            verdict=json.loads(text),
             extreme_poor=item.verdict.extreme_poor,
             spending_per_person=item.verdict.spending_per_person,
             unmet_needs=list(item.verdict.unmet_needs),
@@ -583,7 +606,7 @@ def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
             fingerprint=item.case.fingerprint,
             job=job,
         )
-        for item in work
+        for item, text in zip(work, texts, strict=True)
     ]
     Assessment.objects.bulk_create(assessments, batch_size=1000)
     transitions = []
@@ -667,10 +690,11 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
             [Assessment._meta.db_table, len(work)],
         )
         assessment_ids = [row[0] for row in cursor.fetchall()]
+        verdicts = _stored_verdicts(work)
         raw = cursor.cursor  # psycopg 3
         transitions = []
         with raw.copy(_copy_sql(Assessment._meta.db_table, ASSESSMENT_COLUMNS)) as copy:
-            for item, pk in zip(work, assessment_ids, strict=True):
+            for item, pk, verdict_text in zip(work, assessment_ids, verdicts, strict=True):
                 verdict = item.verdict
                 item.case.latest_assessment_id = pk
                 copy.write_row(
@@ -680,7 +704,7 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
                         rule_set_id,
                         now,
                         item.inputs_json,
-                        verdict_compact_json(verdict),
+                        verdict_text,
                         verdict.extreme_poor,
                         verdict.spending_per_person,
                         encode_json(verdict.unmet_needs),

@@ -5,15 +5,22 @@ from dataclasses import replace
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
 from interventions import compact
-from interventions.evaluation import HouseholdFacts, MemberFacts, Verdict, evaluate
-from interventions.models import Assessment
+from interventions.evaluation import (
+    HouseholdFacts,
+    MemberFacts,
+    Verdict,
+    compile_rules,
+    evaluate,
+)
+from interventions.models import Assessment, VerdictLayout
 from interventions.recalculation import RulesInForce, read_facts, recalculate_chunk
-from interventions.rules import NEEDS
+from interventions.rules import NEEDS, default_rules
 from tests.interventions.conftest import make_household
 from tests.interventions.test_evaluation import FAST, household_facts, rule_sets
 
@@ -131,7 +138,82 @@ def test_assessments_are_stored_compact_and_read_as_dicts(desa_lebak, copy):
     raw_inputs = json.loads(raw_inputs) if isinstance(raw_inputs, str) else raw_inputs
     raw_verdict = json.loads(raw_verdict) if isinstance(raw_verdict, str) else raw_verdict
     assert raw_inputs[0] == compact.CURRENT_INPUTS_FORMAT
-    assert raw_verdict[0] == compact.VERDICT_FORMAT
+    assert raw_verdict[0] == compact.VERDICT_LAYOUT_FORMAT
+    layout = VerdictLayout.objects.get(key=raw_verdict[1])
+    assert [line[0] for line in layout.lines] == [line.code for line in verdict.lines]
+
+
+@FAST
+@given(facts=household_facts, rules=rule_sets, met=met_needs)
+def test_a_verdict_stored_against_its_layout_reads_back_the_same(facts, rules, met):
+    verdict = evaluate(replace(facts, met_needs=met), rules)
+    text, key, layout = compact.verdict_stored(verdict)
+    stored = json.loads(text)
+    assert stored[:2] == [compact.VERDICT_LAYOUT_FORMAT, key]
+    assert key == compact.layout_key(layout)
+    compact._LAYOUTS.clear()  # another process: it knows the layout only from its row
+    compact.remember_layout(key, _stored(layout))
+    assert compact.expand_verdict(stored) == verdict.as_dict()
+    again = Verdict.from_dict(compact.expand_verdict(stored))
+    assert again.as_dict(with_text=True) == verdict.as_dict(with_text=True)
+
+
+def test_the_layout_holds_what_every_household_repeats():
+    """Two households under one rule set: one layout; per household only values remain."""
+    rules = compile_rules(default_rules())
+    poor = HouseholdFacts(members=(MemberFacts(age=40),), monthly_expenditure=200_000)
+    better = replace(poor, monthly_expenditure=900_000, toilet="own", water_source="piped")
+    first, second = evaluate(poor, rules), evaluate(better, rules)
+    (text1, key1, layout), (text2, key2, _) = map(compact.verdict_stored, (first, second))
+    assert key1 == key2
+    assert len(text1) < 0.6 * len(compact.verdict_compact_json(first))
+    need_details = [line[3] for line in layout if line[1] is not None]
+    assert len(need_details) == len(NEEDS)
+    assert all("critical" in detail for detail in need_details)
+    assert '"critical"' not in text1
+    assert '"critical"' not in text2
+
+
+@pytest.mark.django_db
+def test_a_layout_is_read_from_its_row_by_a_process_that_did_not_write_it(desa_lebak):
+    households = [make_household(desa_lebak, per_person=p) for p in (200_000, 900_000)]
+    recalculate_chunk([households[0].pk], rules=RulesInForce.load())
+    recalculate_chunk([households[1].pk], rules=RulesInForce.load())
+    assert VerdictLayout.objects.count() == 1  # the second chunk found it stored
+    expected = [a.verdict for a in Assessment.objects.order_by("household_id")]
+    compact._LAYOUTS.clear()
+    with CaptureQueriesContext(connection) as queries:
+        read = [a.verdict for a in Assessment.objects.order_by("household_id")]
+    assert read == expected
+    assert len(queries) == 2  # the assessments, then the layout once
+
+
+@pytest.mark.django_db
+def test_a_verdict_whose_layout_is_missing_is_a_clear_error(desa_lebak):
+    household = make_household(desa_lebak, per_person=200_000)
+    recalculate_chunk([household.pk], rules=RulesInForce.load())
+    VerdictLayout.objects.all().delete()
+    compact._LAYOUTS.clear()
+    with pytest.raises(LookupError, match="verdict layout"):
+        Assessment.objects.get(household=household)
+
+
+@pytest.mark.django_db
+def test_format_1_verdicts_still_read(desa_lebak):
+    """Rows the batch wrote before layouts (format 1: every line in full) read the same."""
+    household = make_household(desa_lebak, per_person=300_000)
+    recalculate_chunk([household.pk], rules=RulesInForce.load())
+    assessment = Assessment.objects.get(household=household)
+    full = compact.verdict_compact_json(assessment.result)
+    Assessment.objects.filter(pk=assessment.pk).update(verdict=json.loads(full))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT verdict FROM {Assessment._meta.db_table} WHERE id = %s",  # noqa: S608
+            [assessment.pk],
+        )
+        raw = cursor.fetchone()[0]
+    assert (json.loads(raw) if isinstance(raw, str) else raw)[0] == compact.VERDICT_FORMAT
+    assert Assessment.objects.get(pk=assessment.pk).verdict == assessment.verdict
 
 
 @pytest.mark.django_db
