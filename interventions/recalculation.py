@@ -693,44 +693,37 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
         verdicts = _stored_verdicts(work)
         raw = cursor.cursor  # psycopg 3
         transitions = []
-        with raw.copy(_copy_sql(Assessment._meta.db_table, ASSESSMENT_COLUMNS)) as copy:
-            for item, pk, verdict_text in zip(work, assessment_ids, verdicts, strict=True):
-                verdict = item.verdict
-                item.case.latest_assessment_id = pk
-                copy.write_row(
-                    (
-                        pk,
-                        item.case.household_id,
-                        rule_set_id,
-                        now,
-                        item.inputs_json,
-                        verdict_text,
-                        verdict.extreme_poor,
-                        verdict.spending_per_person,
-                        encode_json(verdict.unmet_needs),
-                        verdict.recommended_tier,
-                        verdict.meets_graduation,
-                        item.case.fingerprint,
-                        job_id,
-                    )
-                )
-                if item.steps:
-                    transitions.extend(_transition_rows(item, pk, version, now))
+        # Rows in COPY's text format, built here (psycopg's write_row adapts value by value).
+        # JSON and hex need no escaping but of backslashes (orjson escapes control characters).
+        constant = f"\t{rule_set_id}\t{now.isoformat()}\t"
+        job_text = NULL if job_id is None else str(job_id)
+        lines = []
+        for item, pk, verdict_text in zip(work, assessment_ids, verdicts, strict=True):
+            verdict = item.verdict
+            case = item.case
+            case.latest_assessment_id = pk
+            spending = verdict.spending_per_person
+            lines.append(
+                f"{pk}\t{case.household_id}{constant}{_copy_text(item.inputs_json)}\t"
+                f"{_copy_text(verdict_text)}\t{'t' if verdict.extreme_poor else 'f'}\t"
+                f"{NULL if spending is None else spending}\t"
+                f"{_copy_text(encode_json(verdict.unmet_needs))}\t{verdict.recommended_tier}\t"
+                f"{'t' if verdict.meets_graduation else 'f'}\t{case.fingerprint}\t{job_text}\n"
+            )
+            if item.steps:
+                transitions.extend(_transition_rows(item, pk, version, now))
+        _copy_lines(raw, Assessment._meta.db_table, ASSESSMENT_COLUMNS, lines)
         new = [item.case for item in work if item.case.is_new]
         changed = [item.case for item in work if not item.case.is_new]
         if new:
-            with raw.copy(_copy_sql(case_table, CASE_COLUMNS)) as copy:
-                for case in new:
-                    copy.write_row(_case_row(case))
+            _copy_lines(raw, case_table, CASE_COLUMNS, [_case_line(case) for case in new])
         if changed:
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {CASE_UPDATES} "
                 f"(LIKE {quote(case_table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
             cursor.execute(f"TRUNCATE {CASE_UPDATES}")  # empty even inside an outer transaction
-            with raw.copy(_copy_sql(CASE_UPDATES, CASE_COLUMNS)) as copy:
-                for case in changed:
-                    copy.write_row(_case_row(case))
+            _copy_lines(raw, CASE_UPDATES, CASE_COLUMNS, [_case_line(case) for case in changed])
             sets = ", ".join(f"{quote(c)} = u.{quote(c)}" for c in CASE_COLUMNS[1:])
             cursor.execute(
                 f"UPDATE {quote(case_table)} AS c SET {sets} FROM {CASE_UPDATES} AS u "  # noqa: S608
@@ -753,13 +746,25 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
                     )
 
 
-def _case_row(case: _CaseRow) -> tuple:
+NULL = "\\N"  # COPY text format
+COPY_BATCH = 1000  # rows sent per write
+
+
+def _copy_text(text: str) -> str:
+    """A JSON or plain text value for COPY's text format (no tabs, newlines or CRs in it)."""
+    return text.replace("\\", "\\\\") if "\\" in text else text
+
+
+def _copy_lines(raw, table: str, columns: Sequence[str], lines: list[str]) -> None:
+    with raw.copy(_copy_sql(table, columns)) as copy:
+        for start in range(0, len(lines), COPY_BATCH):
+            copy.write("".join(lines[start : start + COPY_BATCH]))
+
+
+def _case_line(case: _CaseRow) -> str:
+    latest = case.latest_assessment_id
     return (
-        case.household_id,
-        str(case.state),
-        case.since,
-        case.latest_assessment_id,
-        case.fingerprint,
-        encode_json(case.recent),
-        case.is_overridden,
+        f"{case.household_id}\t{case.state!s}\t{case.since.isoformat()}\t"
+        f"{NULL if latest is None else latest}\t{case.fingerprint}\t"
+        f"{_copy_text(encode_json(case.recent))}\t{'t' if case.is_overridden else 'f'}\n"
     )

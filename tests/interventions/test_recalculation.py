@@ -277,3 +277,25 @@ def test_tier3_facts_in_the_raw_reads(desa_lebak, field_worker_lebak, copy):
         assert assessment.inputs == facts[pk].as_dict()
         assert assessment.verdict == evaluate(facts[pk], rules.compiled).as_dict()
         assert assessment.fingerprint == fingerprint(facts[pk].as_dict(), rules.rule_set.version)
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+@postgres_only
+def test_copy_rows_keep_backslashes_quotes_and_nulls():
+    """The COPY writer builds its text rows itself: JSON with escapes survives the trip."""
+    from interventions.recalculation import NULL, _copy_lines, _copy_text
+
+    document = json.dumps({"label": 'a "quoted" \\ back\\slash\ttab\nline', "n": None})
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE copy_check (id int, doc json, note text)")
+        _copy_lines(
+            cursor.cursor,
+            "copy_check",
+            ("id", "doc", "note"),
+            [f"1\t{_copy_text(document)}\t{NULL}\n", f"2\t{_copy_text('[]')}\tplain\n"],
+        )
+        cursor.execute("SELECT id, doc::text, note FROM copy_check ORDER BY id")
+        rows = cursor.fetchall()
+    assert rows == [(1, document, None), (2, "[]", "plain")]
+    assert json.loads(rows[0][1])["label"] == 'a "quoted" \\ back\\slash\ttab\nline'
