@@ -178,10 +178,6 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _int_or_none(value) -> int | None:
-    return None if value is None or value == "" else int(value)
-
-
 def _bool_or_none(value) -> bool | None:
     return None if value is None or value == "" else bool(value)
 
@@ -326,21 +322,23 @@ def _read_facts(
         if keep is not None and pk not in keep:
             continue
         refs = completed.get(pk)
+        # The text columns are NOT NULL and the numbers come back as int or None; only a
+        # boolean needs converting (SQLite gives 0 or 1).
         household = HouseholdFacts(
             members=tuple(members.get(pk, no_members)),
-            monthly_expenditure=_int_or_none(spending),
-            desil=_int_or_none(desil),
-            water_source=_text(water),
-            toilet=_text(toilet),
-            has_septic_tank=_bool_or_none(septic),
-            floor_material=_text(floor),
-            wall_material=_text(wall),
-            roof_material=_text(roof),
-            floor_area_m2=_int_or_none(area),
-            lighting=_text(light),
-            cooking_fuel=_text(fuel),
-            ownership=_text(own),
-            meals_per_day=_int_or_none(meals),
+            monthly_expenditure=spending,
+            desil=desil,
+            water_source=water,
+            toilet=toilet,
+            has_septic_tank=septic if septic is None or septic.__class__ is bool else bool(septic),
+            floor_material=floor,
+            wall_material=wall,
+            roof_material=roof,
+            floor_area_m2=area,
+            lighting=light,
+            cooking_fuel=fuel,
+            ownership=own,
+            meals_per_day=meals,
             in_active_group=None,
             met_needs=tuple(sorted({c.need for c in refs if c.need != TRAINING})) if refs else (),
         )
