@@ -27,6 +27,7 @@ from .models import (
     Repayment,
     RuleSet,
     Transition,
+    VerdictLayout,
 )
 
 
@@ -57,6 +58,13 @@ class AssessmentAdmin(ReadOnlyMixin, ScopedMixin, admin.ModelAdmin):
     list_filter = ("extreme_poor", "recommended_tier", "meets_graduation")
     list_select_related = ("rule_set",)
     date_hierarchy = "assessed_at"
+
+
+@admin.register(VerdictLayout)
+class VerdictLayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The per-rule-set part of stored verdicts (written by the batch, never changed)."""
+
+    list_display = ("key",)
 
 
 @admin.register(Transition)
