@@ -427,13 +427,19 @@ def recalculate_chunk(
             refs = tuple(c.id for c in completed.get(household_id, ())) if steps else ()
             work.append(_Assessed(case, inputs, text, verdict, steps, refs))
         _attach_deliveries(work)
+        layouts = {}
         if work:
-            (_write_copy if use_copy else _write_orm)(work, rules, now, job)
+            layouts = (_write_copy if use_copy else _write_orm)(work, rules, now, job)
             _after_moves(work, rules, now)
         result.assessed = len(work)
         result.moved = sum(1 for item in work if item.steps)
         if in_transaction is not None:
             in_transaction(result)
+        # Last, just before the commit: a layout another transaction has just inserted makes
+        # this insert wait for that transaction. Parallel workers commit their chunks in
+        # turn, and `in_transaction` waits for this chunk's turn, so no worker ever waits
+        # here for one that waits for it.
+        _save_layouts(layouts)
     return result
 
 
@@ -574,8 +580,8 @@ def _save_layouts(layouts: dict[str, list]) -> None:
         )
 
 
-def _stored_verdicts(work: list[_Assessed]) -> list[str]:
-    """Each item's verdict as stored (format 2 where it can); saves the layouts they use."""
+def _stored_verdicts(work: list[_Assessed]) -> tuple[list[str], dict[str, list]]:
+    """Each item's verdict as stored (format 2 where it can), and the layouts they use."""
     texts = []
     layouts = {}
     for item in work:
@@ -583,12 +589,11 @@ def _stored_verdicts(work: list[_Assessed]) -> list[str]:
         texts.append(text)
         if key is not None:
             layouts[key] = layout
-    _save_layouts(layouts)
-    return texts
+    return texts, layouts
 
 
-def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
-    texts = _stored_verdicts(work)
+def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> dict[str, list]:
+    texts, layouts = _stored_verdicts(work)
     assessments = [
         Assessment(
             household_id=item.case.household_id,
@@ -630,6 +635,7 @@ def _write_orm(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
     changed = [i.case.as_model() for i in work if not i.case.is_new]
     Case.objects.bulk_update(changed, CASE_FIELDS, batch_size=1000)
     Transition.objects.bulk_create(transitions, batch_size=1000)
+    return layouts
 
 
 # --- PostgreSQL writer: COPY ----------------------------------------------------------------------
@@ -671,7 +677,7 @@ def _copy_sql(table: str, columns: Sequence[str]) -> str:
     return f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
 
 
-def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
+def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> dict[str, list]:
     """The same rows as `_write_orm`, through COPY. Constant number of statements per chunk.
 
     Never call this while a server-side cursor is open on the connection (psycopg 3 would
@@ -688,7 +694,7 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
             [Assessment._meta.db_table, len(work)],
         )
         assessment_ids = [row[0] for row in cursor.fetchall()]
-        verdicts = _stored_verdicts(work)
+        verdicts, layouts = _stored_verdicts(work)
         raw = cursor.cursor  # psycopg 3
         transitions = []
         # Rows in COPY's text format, built here (psycopg's write_row adapts value by value).
@@ -742,6 +748,7 @@ def _write_copy(work: list[_Assessed], rules: RulesInForce, now, job) -> None:
                             "",
                         )
                     )
+    return layouts
 
 
 NULL = "\\N"  # COPY text format

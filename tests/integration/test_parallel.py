@@ -117,3 +117,24 @@ def test_a_prefork_celery_worker_runs_the_processes(worker_factory, province_adm
     assert (job.status, job.error) == (JobStatus.DONE, "")
     assert job.processed == job.total == 150
     assert Assessment.objects.count() == 150
+
+
+def test_workers_share_a_new_verdict_layout_without_waiting_for_each_other(
+    verified_households, monkeypatch
+):
+    """Chunk 1 is written long before chunk 0: both need the same new layout. The worker of
+    chunk 1 waits for chunk 0's commit, so it must not hold an uncommitted layout that chunk 0's
+    insert would wait for (a deadlock the server cannot see). lock_timeout turns one into an
+    error instead of a hang."""
+    from interventions.models import VerdictLayout
+    from interventions.recalculation import RulesInForce
+
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=15s")  # the workers' own sessions
+    ids = list(Household.objects.order_by("pk").values_list("pk", flat=True))
+    job = RecalculationJob.objects.create(trigger="manual")
+    connection.close()
+    parallel.run_chunks(job, [ids[:-1], ids[-1:]], RulesInForce.load(), processes=2)
+    job.refresh_from_db()
+    assert (job.processed, job.assessed) == (240, 240)
+    assert VerdictLayout.objects.exists()
+    assert Assessment.objects.count() == 240
