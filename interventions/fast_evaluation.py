@@ -1,10 +1,25 @@
 """A rule set specialised for batch evaluation: the same verdicts as ``evaluation.evaluate``.
 
 ``Evaluator(compiled)`` is called like ``evaluate(facts, compiled)`` and returns an equal
-``Verdict``. It reads the rule set's constants once, and it remembers the line of each need that
-only reads household facts (food, water, sanitation, housing, information by default) by the
-values of those facts: in a province many households share them, so most of those lines are
-looked up, not evaluated. Needs that read members are evaluated as ``evaluate`` does.
+``Verdict``. It reads the rule set's constants once, and it remembers the line of each need by
+what the line depends on: the values of the household facts its criteria read and, for a need
+that reads members (health and education by default), how many members each of its member
+conditions selects. In a province many households share them, so most lines are looked up, not
+evaluated.
+
+The member counts come from one packed integer per member: each member selector (the age range
+and nested condition of an ``any_member`` or ``count_members`` condition) and each tier counter
+(working age and able to train; completed training; and also active in an active group) has a
+lane of ``LANE_BITS`` bits, 1 if the member counts there. A batch chunk shares one MemberFacts
+between members with the same data (``recalculation._read_facts``), so a member is packed once
+and remembered by identity; a household's counts are lanes of the sum of its members' packs.
+A household with ``MAX_MEMBERS`` members or more (a lane could overflow) goes to ``evaluate``.
+
+The other lines that do not depend on spending are remembered the same way: the desil and
+extreme-poor lines by (below the line, desil), the tier lines and the graduation needs line by
+(unmet critical needs, tier counts), the business line by (months, loan). Remembered lines are
+shared by the verdicts that have them (as the need lines always were): read them, never change
+them. Every memo holds at most ``MEMO_LIMIT`` entries and is emptied when full.
 
 ``evaluate`` stays the reference: ``tests/interventions/test_fast_evaluation.py`` checks that both
 agree on random households and rule sets. When ``evaluate`` learns something new (a fact, a
@@ -14,6 +29,7 @@ line), this module must learn it too, or the batch falls back to ``evaluate``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import attrgetter
 
 from .evaluation import (
@@ -32,12 +48,25 @@ from .evaluation import (
     CompiledRules,
     CriterionLine,
     HouseholdFacts,
+    MemberFacts,
     Verdict,
+    _member_selector,
     evaluate,
 )
 from .rules import MEMBER_OPS
 
-MEMO_LIMIT = 20_000  # remembered lines per need (a few MiB), then forgotten: memory stays flat
+MEMO_LIMIT = 20_000  # entries per memo (a few MiB each), then all forgotten: memory stays flat
+
+LANE_BITS = 8  # a member count per lane of the packed members
+LANE = (1 << LANE_BITS) - 1
+MAX_MEMBERS = LANE  # a household with this many members or more is evaluated by `evaluate`
+# The tier counters' lanes; the member selectors' lanes follow.
+_WORKING_BIT = 1
+_TRAINED_SHIFT = LANE_BITS
+_TRAINED_BIT = 1 << _TRAINED_SHIFT
+_IN_GROUP_SHIFT = 2 * LANE_BITS  # completed training and active in an active group
+_IN_GROUP_BIT = 1 << _IN_GROUP_SHIFT
+_FIRST_SELECTOR_SHIFT = 3 * LANE_BITS
 
 #: The rule-set keys this evaluator knows; a rule set with others is evaluated by ``evaluate``.
 KNOWN_RULES = frozenset(
@@ -77,10 +106,18 @@ KNOWN_TIER3 = frozenset(
 )
 
 
-def _reads_members(condition: dict) -> bool:
+def _member_conditions(condition: dict):
+    """The any_member and count_members conditions in ``condition`` (also inside "all")."""
     if condition["op"] == "all":
-        return any(_reads_members(part) for part in condition["value"])
-    return condition["op"] in MEMBER_OPS
+        for part in condition["value"]:
+            yield from _member_conditions(part)
+    elif condition["op"] in MEMBER_OPS:
+        yield condition
+
+
+def _selector_key(condition: dict) -> str:
+    """Member conditions with equal keys select the same members (and share a lane)."""
+    return repr((condition["age_min"], condition["age_max"], condition["value"]))
 
 
 class Evaluator:
@@ -115,16 +152,39 @@ class Evaluator:
             if graduation.get("tier3_requires_business")
             else None
         )
-        # (need rule, key getter or None when it reads members, memo)
+        # The member selectors of the needs' conditions: (bit of its lane, selector).
+        self.selectors: list[tuple[int, Callable[[MemberFacts], bool]]] = []
+        shifts: dict[str, int] = {}  # selector key -> shift of its lane
+        # (need rule, getter of the household facts it reads or None, mask of the lanes of the
+        # member selectors it reads (0: none), memo): its line is remembered by those values
+        # and lanes (the counts), which are all the line depends on.
         self.needs = []
         for need_rule in compiled.needs:
-            by_members = any(_reads_members(c.condition) for c in need_rule.criteria)
-            if by_members or not need_rule.fields:
-                key = None
-            else:
-                key = attrgetter(*need_rule.fields) if len(need_rule.fields) > 1 else None
-                key = key or _single(need_rule.fields[0])
-            self.needs.append((need_rule, key, {}))
+            mask = 0
+            for criterion in need_rule.criteria:
+                for condition in _member_conditions(criterion.condition):
+                    key = _selector_key(condition)
+                    shift = shifts.get(key)
+                    if shift is None:
+                        shift = shifts[key] = (
+                            _FIRST_SELECTOR_SHIFT + len(self.selectors) * LANE_BITS
+                        )
+                        self.selectors.append((1 << shift, _member_selector(condition)))
+                    mask |= LANE << shift
+            fields = need_rule.fields
+            getter = attrgetter(*fields) if fields else None
+            self.needs.append((need_rule, getter, mask, {}))
+        # id(member) -> (member, packed lanes): the member is kept, so its id is not reused
+        self.packs: dict[int, tuple[MemberFacts, int]] = {}
+        # The other lines, remembered by all they depend on: (below the line, desil) -> the
+        # desil and extreme-poor lines; (unmet critical needs, tier lanes) -> the tier lines;
+        # (months since the business record, loan in good standing) -> the business line.
+        self.heads: dict[tuple, tuple] = {}
+        self.tier_lanes = LANE | LANE << _TRAINED_SHIFT
+        if self.requires_group:
+            self.tier_lanes |= LANE << _IN_GROUP_SHIFT
+        self.tier_memo: dict[tuple, tuple] = {}
+        self.business_memo: dict[tuple, CriterionLine] = {}
 
     @staticmethod
     def supports(rules: dict) -> bool:
@@ -150,19 +210,28 @@ class Evaluator:
             need_rule.code, need_rule.need, observed, None, met, need_rule.detail
         ), met
 
-    def __call__(self, facts: HouseholdFacts) -> Verdict:
-        if not self.supported:
-            return evaluate(facts, self.compiled)
-        members = facts.members
-        if facts.monthly_expenditure is None or not members:
-            spending = None
-        else:
-            spending = facts.monthly_expenditure // len(members)
-        desil = facts.desil
-        line, provincial, cutoff = self.line, self.provincial, self.cutoff
-        known = spending is not None
-        below = known and spending < line
-        desil_within = desil is not None and desil <= cutoff
+    def _pack(self, member: MemberFacts) -> tuple[MemberFacts, int]:
+        """The member's lanes (1 where it counts) as one integer, remembered by identity."""
+        age = member.age
+        packed = 0
+        if (
+            age is not None
+            and self.age_low <= age <= self.age_high
+            and member.work_status not in self.excluded
+        ):
+            packed = _WORKING_BIT
+        if member.completed_training:
+            packed |= _TRAINED_BIT
+            if member.in_active_group:
+                packed |= _IN_GROUP_BIT
+        for bit, select in self.selectors:
+            if select(member):
+                packed |= bit
+        return _remember(self.packs, id(member), (member, packed))
+
+    def _head(self, below: bool, desil: int | None) -> tuple:
+        """The desil and extreme-poor lines, the extreme-poor flag and desil_within."""
+        desil_within = desil is not None and desil <= self.cutoff
         rule = self.rule
         if rule == "spending_or_desil":
             extreme_poor = below or desil_within
@@ -170,12 +239,8 @@ class Evaluator:
             extreme_poor = below and desil_within
         else:
             extreme_poor = below
-        lines = [
-            CriterionLine(SPENDING, None, spending, line, known and not below),
-            CriterionLine(
-                SPENDING_PROVINCIAL, None, spending, provincial, known and spending >= provincial
-            ),
-            CriterionLine(DESIL, None, desil, cutoff, desil is not None and not desil_within),
+        return (
+            CriterionLine(DESIL, None, desil, self.cutoff, desil is not None and not desil_within),
             CriterionLine(
                 EXTREME_POOR,
                 None,
@@ -184,55 +249,26 @@ class Evaluator:
                 not extreme_poor,
                 {"below_line": below, "desil_within": desil_within},
             ),
-        ]
-        unmet: list[str] = []
-        unmet_critical: list[str] = []
-        met_by_programme = facts.met_needs
-        for need_rule, key, memo in self.needs:
-            need = need_rule.need
-            if met_by_programme and need in met_by_programme:
-                lines.append(
-                    CriterionLine(need_rule.code, need, [], None, True, need_rule.programme_detail)
-                )
-                continue
-            if key is None:
-                need_line, met = self._need_line(need_rule, facts)
-            else:
-                values = key(facts)
-                found = memo.get(values)
-                if found is None:
-                    if len(memo) >= MEMO_LIMIT:
-                        memo.clear()
-                    found = memo[values] = self._need_line(need_rule, facts)
-                need_line, met = found
-            if not met:
-                unmet.append(need)
-                if need_rule.critical:
-                    unmet_critical.append(need)
-            lines.append(need_line)
+            extreme_poor,
+            desil_within,
+        )
 
+    def _tiers(self, unmet_critical: tuple[str, ...], packed: int) -> tuple:
+        """The tier lines, the graduation needs line and the flags they give."""
         critical = len(unmet_critical)
-        working = 0
-        trained = 0
-        trained_in_group = 0  # the SAME member: completed training and active in an active group
-        low, high, excluded = self.age_low, self.age_high, self.excluded
-        for m in members:
-            age = m.age
-            if age is not None and low <= age <= high and m.work_status not in excluded:
-                working += 1
-            if m.completed_training:
-                trained += 1
-                if m.in_active_group:
-                    trained_in_group += 1
+        working = packed & LANE
+        trained = (packed >> _TRAINED_SHIFT) & LANE
+        # the SAME member: completed training and active in an active group
+        trained_in_group = (packed >> _IN_GROUP_SHIFT) & LANE
         max2 = self.max2
         needs_ok2 = critical <= max2
         working_ok = working >= self.min_working
         eligible2 = needs_ok2 and working_ok
-        needs_detail = {"needs": unmet_critical}
-        lines.append(CriterionLine(TIER2_NEEDS, None, critical, max2, needs_ok2, needs_detail))
-        lines.append(
-            CriterionLine(TIER2_WORKING, None, working, self.min_working, working_ok, self.ages)
-        )
+        needs_detail = {"needs": list(unmet_critical)}
+        lines = [
+            CriterionLine(TIER2_NEEDS, None, critical, max2, needs_ok2, needs_detail),
+            CriterionLine(TIER2_WORKING, None, working, self.min_working, working_ok, self.ages),
+        ]
         max3 = self.max3
         needs_ok3 = critical <= max3
         trained_ok = trained >= self.min_trained
@@ -243,34 +279,106 @@ class Evaluator:
         lines.append(CriterionLine(TIER3_TRAINED, None, trained, self.min_trained, trained_ok))
         if self.requires_group:
             lines.append(CriterionLine(TIER3_GROUP, None, trained_in_group, group_min, group_ok))
+        grad_needs_ok = critical <= self.max_grad
+        grad_needs = CriterionLine(
+            GRADUATION_NEEDS, None, critical, self.max_grad, grad_needs_ok, needs_detail
+        )
+        return tuple(lines), grad_needs, eligible2, eligible3, grad_needs_ok
+
+    def _business(self, months: int | None, loan: bool) -> CriterionLine:
+        """The line of a running business or a loan in good standing (graduation from tier 3)."""
+        within = self.business_within
+        business_ok = (months is not None and months <= within) or loan
+        return CriterionLine(GRADUATION_BUSINESS, None, months, within, business_ok, {"loan": loan})
+
+    def __call__(self, facts: HouseholdFacts) -> Verdict:
+        if not self.supported:
+            return evaluate(facts, self.compiled)
+        members = facts.members
+        size = len(members)
+        if size >= MAX_MEMBERS:  # a lane could overflow
+            return evaluate(facts, self.compiled)
+        # every lane's count: the sum of the members' packs
+        packed = 0
+        remembered = self.packs.get
+        for m in members:
+            entry = remembered(id(m))
+            if entry is None or entry[0] is not m:
+                entry = self._pack(m)
+            packed += entry[1]
+        if facts.monthly_expenditure is None or not size:
+            spending = None
+        else:
+            spending = facts.monthly_expenditure // size
+        desil = facts.desil
+        line, provincial = self.line, self.provincial
+        known = spending is not None
+        below = known and spending < line
+        key = (below, desil)
+        head = self.heads.get(key)
+        if head is None:
+            head = _remember(self.heads, key, self._head(below, desil))
+        desil_line, extreme_line, extreme_poor, desil_within = head
+        lines = [
+            CriterionLine(SPENDING, None, spending, line, known and not below),
+            CriterionLine(
+                SPENDING_PROVINCIAL, None, spending, provincial, known and spending >= provincial
+            ),
+            desil_line,
+            extreme_line,
+        ]
+        unmet: list[str] = []
+        unmet_critical: list[str] = []
+        met_by_programme = facts.met_needs
+        for need_rule, getter, mask, memo in self.needs:
+            need = need_rule.need
+            if met_by_programme and need in met_by_programme:
+                lines.append(
+                    CriterionLine(need_rule.code, need, [], None, True, need_rule.programme_detail)
+                )
+                continue
+            if getter is None:
+                key = packed & mask  # 0 for a need without criteria
+            elif mask:
+                key = (getter(facts), packed & mask)
+            else:
+                key = getter(facts)
+            found = memo.get(key)
+            if found is None:
+                found = _remember(memo, key, self._need_line(need_rule, facts))
+            need_line, met = found
+            if not met:
+                unmet.append(need)
+                if need_rule.critical:
+                    unmet_critical.append(need)
+            lines.append(need_line)
+
+        critical_needs = tuple(unmet_critical)
+        key = (critical_needs, packed & self.tier_lanes)
+        tiers = self.tier_memo.get(key)
+        if tiers is None:
+            tiers = _remember(self.tier_memo, key, self._tiers(critical_needs, packed))
+        tier_lines, grad_needs, eligible2, eligible3, grad_needs_ok = tiers
+        lines.extend(tier_lines)
         grad_line = self.grad_line
         spending_ok = known and spending >= grad_line
-        grad_needs_ok = critical <= self.max_grad
         lines.append(
             CriterionLine(
                 GRADUATION_SPENDING, None, spending, grad_line, spending_ok, self.grad_detail
             )
         )
-        lines.append(
-            CriterionLine(
-                GRADUATION_NEEDS, None, critical, self.max_grad, grad_needs_ok, needs_detail
-            )
-        )
-        within = self.business_within
-        if within is not None:
-            months = facts.business_months_ago
-            loan = facts.loan_in_good_standing is True
-            business_ok = (months is not None and months <= within) or loan
-            lines.append(
-                CriterionLine(
-                    GRADUATION_BUSINESS, None, months, within, business_ok, {"loan": loan}
-                )
-            )
+        lines.append(grad_needs)
+        if self.business_within is not None:
+            key = (facts.business_months_ago, facts.loan_in_good_standing is True)
+            business = self.business_memo.get(key)
+            if business is None:
+                business = _remember(self.business_memo, key, self._business(*key))
+            lines.append(business)
         return Verdict(
             extreme_poor=extreme_poor,
             spending_per_person=spending,
             unmet_needs=tuple(unmet),
-            unmet_critical_needs=tuple(unmet_critical),
+            unmet_critical_needs=critical_needs,
             eligible_tier2=eligible2,
             eligible_tier3=eligible3,
             meets_graduation=spending_ok and grad_needs_ok,
@@ -281,10 +389,9 @@ class Evaluator:
         )
 
 
-def _single(name: str):
-    """A key of one fact, as a 1-tuple (as attrgetter of several names gives a tuple)."""
-
-    def get(facts):
-        return (getattr(facts, name),)
-
-    return get
+def _remember(memo: dict, key, value):
+    """``memo[key] = value``, forgetting everything first when the memo is full."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
