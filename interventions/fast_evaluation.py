@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from types import MappingProxyType
 
 from .evaluation import (
     DESIL,
@@ -136,7 +137,7 @@ class Evaluator:
         self.min_working = tier2["min_working_age_members"]
         self.age_low, self.age_high = tier2["working_age_min"], tier2["working_age_max"]
         self.excluded = tier2["excluded_work_statuses"]
-        self.ages = {"age_min": self.age_low, "age_max": self.age_high}
+        self.ages = MappingProxyType({"age_min": self.age_low, "age_max": self.age_high})
         self.max3 = tier3["max_unmet_critical_needs"]
         self.min_trained = tier3["min_trained_members"]
         self.requires_group = tier3["requires_active_group"]
@@ -144,7 +145,16 @@ class Evaluator:
         graduation = rules["graduation"]
         self.grad_kind = graduation["spending_above"]
         self.grad_line = self.line if self.grad_kind == "extreme" else self.provincial
-        self.grad_detail = {"line": self.grad_kind}
+        self.grad_detail = MappingProxyType({"line": self.grad_kind})
+        # The details of lines are read-only and made once each: a stored verdict keeps them in
+        # its layout (``compact``), which names them by identity.
+        self.extreme_details = {
+            (below, within): MappingProxyType({"below_line": below, "desil_within": within})
+            for below in (False, True)
+            for within in (False, True)
+        }
+        self.loan_details = {loan: MappingProxyType({"loan": loan}) for loan in (False, True)}
+        self.needs_details: dict[tuple[str, ...], MappingProxyType] = {}
         self.max_grad = graduation["max_unmet_critical_needs"]
         # graduating from tier 3: a business record within these months or a sound loan
         self.business_within = (
@@ -247,7 +257,7 @@ class Evaluator:
                 extreme_poor,
                 rule,
                 not extreme_poor,
-                {"below_line": below, "desil_within": desil_within},
+                self.extreme_details[below, desil_within],
             ),
             extreme_poor,
             desil_within,
@@ -264,7 +274,11 @@ class Evaluator:
         needs_ok2 = critical <= max2
         working_ok = working >= self.min_working
         eligible2 = needs_ok2 and working_ok
-        needs_detail = {"needs": list(unmet_critical)}
+        needs_detail = self.needs_details.get(unmet_critical)
+        if needs_detail is None:  # one per set of needs (at most 2 ** needs): stored layouts
+            needs_detail = self.needs_details[unmet_critical] = MappingProxyType(
+                {"needs": list(unmet_critical)}
+            )
         lines = [
             CriterionLine(TIER2_NEEDS, None, critical, max2, needs_ok2, needs_detail),
             CriterionLine(TIER2_WORKING, None, working, self.min_working, working_ok, self.ages),
@@ -289,7 +303,8 @@ class Evaluator:
         """The line of a running business or a loan in good standing (graduation from tier 3)."""
         within = self.business_within
         business_ok = (months is not None and months <= within) or loan
-        return CriterionLine(GRADUATION_BUSINESS, None, months, within, business_ok, {"loan": loan})
+        detail = self.loan_details[loan]
+        return CriterionLine(GRADUATION_BUSINESS, None, months, within, business_ok, detail)
 
     def __call__(self, facts: HouseholdFacts) -> Verdict:
         if not self.supported:
