@@ -572,12 +572,16 @@ def _transition_rows(item: _Assessed, assessment_id: int, version: int, now):
 
 
 def _save_layouts(layouts: dict[str, list]) -> None:
-    """The verdict layouts a chunk's assessments refer to (one statement; most exist already)."""
-    if layouts:
-        VerdictLayout.objects.bulk_create(
-            [VerdictLayout(key=key, lines=lines) for key, lines in layouts.items()],
-            ignore_conflicts=True,
-        )
+    """The verdict layouts a chunk's assessments refer to that are not stored yet.
+
+    Nearly always all of them are: the keys are looked up first, since sending every layout
+    again (a few hundred, kilobytes each) cost more than the lookup.
+    """
+    if not layouts:
+        return
+    stored = set(VerdictLayout.objects.filter(key__in=list(layouts)).values_list("key", flat=True))
+    if missing := [VerdictLayout(key=k, lines=v) for k, v in layouts.items() if k not in stored]:
+        VerdictLayout.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def _stored_verdicts(work: list[_Assessed]) -> tuple[list[str], dict[str, list]]:
