@@ -302,3 +302,20 @@ def test_copy_rows_keep_backslashes_quotes_and_nulls():
         rows = cursor.fetchall()
     assert rows == [(1, document, None), (2, "[]", "plain")]
     assert json.loads(rows[0][1])["label"] == 'a "quoted" \\ back\\slash\ttab\nline'
+
+
+def test_member_profile_columns_hold_no_comma():
+    """The chunk reads a member's text facts joined by commas: no stored code may hold one."""
+    from interventions.recalculation import MEMBER_PROFILE
+
+    assert set(MEMBER_PROFILE) <= set(MEMBER_VALUES)
+    assert set(MEMBER_VALUES) - set(MEMBER_PROFILE) == {
+        "household_id",
+        "birth_date",
+        "chronic_illness",
+    }
+    for name in MEMBER_PROFILE:
+        field = Member._meta.get_field(name)
+        assert field.choices, f"{name}: free text could hold a comma"
+        assert not field.null
+        assert all("," not in str(value) for value, _ in field.choices), name
