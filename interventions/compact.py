@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
@@ -259,20 +259,27 @@ def _plain(detail: Mapping) -> dict:
     return found[1]
 
 
+#: The verdict's own fields, in the order both formats store them before the lines.
+VERDICT_HEAD = (
+    "extreme_poor",
+    "below_extreme_line",
+    "desil_within_cutoff",
+    "spending_per_person",
+    "unmet_needs",
+    "unmet_critical_needs",
+    "eligible_tier2",
+    "eligible_tier3",
+    "meets_graduation",
+    "recommended_tier",
+)
+_verdict_head = attrgetter(*VERDICT_HEAD)
+
+
 def verdict_compact(verdict: Verdict) -> list:
     """The compact verdict as plain JSON values (lists, dicts; tuples where JSON has arrays)."""
     return [
         VERDICT_FORMAT,
-        verdict.extreme_poor,
-        verdict.below_extreme_line,
-        verdict.desil_within_cutoff,
-        verdict.spending_per_person,
-        verdict.unmet_needs,
-        verdict.unmet_critical_needs,
-        verdict.eligible_tier2,
-        verdict.eligible_tier3,
-        verdict.meets_graduation,
-        verdict.recommended_tier,
+        *_verdict_head(verdict),
         [
             (c, n, v, t, p, d if d.__class__ is dict else _plain(d))
             for c, n, v, t, p, d in verdict.lines
@@ -287,7 +294,7 @@ def verdict_compact(verdict: Verdict) -> list:
 _SHAPES: dict[tuple, tuple[str, list, tuple]] = {}
 #: Decoder: layout key -> layout, for layouts written or read by this process.
 _LAYOUTS: dict[str, list] = {}
-LAYOUTS_KEPT = 1_000  # layouts remembered (a rule set has a handful), then forgotten
+LAYOUTS_KEPT = 1_000  # layouts remembered (a rule set has up to a few hundred), then forgotten
 
 
 def layout_key(layout: list) -> str:
@@ -318,25 +325,7 @@ def verdict_layout_compact(verdict: Verdict) -> tuple[list, str, list] | None:
     if found is None:
         found = _new_shape(shape, verdict.lines)
     key, layout, _ = found
-    return (
-        [
-            VERDICT_LAYOUT_FORMAT,
-            key,
-            verdict.extreme_poor,
-            verdict.below_extreme_line,
-            verdict.desil_within_cutoff,
-            verdict.spending_per_person,
-            verdict.unmet_needs,
-            verdict.unmet_critical_needs,
-            verdict.eligible_tier2,
-            verdict.eligible_tier3,
-            verdict.meets_graduation,
-            verdict.recommended_tier,
-            entries,
-        ],
-        key,
-        layout,
-    )
+    return [VERDICT_LAYOUT_FORMAT, key, *_verdict_head(verdict), entries], key, layout
 
 
 def _new_shape(shape: tuple, lines) -> tuple[str, list, tuple]:
@@ -380,44 +369,26 @@ def _layout(key: str) -> list:
     return layout
 
 
-def _expand_laid_out(stored: list) -> dict:
-    (_, key, extreme, below, within, spending, unmet, critical, tier2, tier3, graduation, tier,
-     entries) = stored  # fmt: skip
-    lines = []
-    for (code, need, threshold, detail), entry in zip(_layout(key), entries, strict=True):
-        lines.append(
-            {
-                "code": code,
-                "need": need,
-                "value": entry[0],
-                "threshold": threshold,
-                "passed": entry[1],
-                "detail": dict(entry[2] if len(entry) > 2 else detail),
-            }
-        )
+def _line_dict(code, need, value, threshold, passed, detail) -> dict:
     return {
-        "extreme_poor": extreme,
-        "below_extreme_line": below,
-        "desil_within_cutoff": within,
-        "spending_per_person": spending,
-        "unmet_needs": unmet,
-        "unmet_critical_needs": critical,
-        "eligible_tier2": tier2,
-        "eligible_tier3": tier3,
-        "meets_graduation": graduation,
-        "recommended_tier": tier,
-        "lines": lines,
+        "code": code,
+        "need": need,
+        "value": value,
+        "threshold": threshold,
+        "passed": passed,
+        "detail": detail,
     }
 
 
-def layouts_of(keys_and_layouts: Iterable[tuple[str | None, list | None]]) -> dict[str, list]:
-    """The distinct layouts among (key, layout) pairs (a chunk writes each once)."""
-    return {key: layout for key, layout in keys_and_layouts if key is not None}
-
-
-def verdict_compact_data(verdict: Verdict) -> list:
-    """``verdict_compact`` with lists only (for the ORM writer and Django's JSON encoder)."""
-    return json.loads(verdict_compact_json(verdict))
+def _expand_laid_out(stored: list) -> dict:
+    key, head, entries = stored[1], stored[2:-1], stored[-1]
+    lines = [
+        _line_dict(
+            code, need, entry[0], threshold, entry[1], dict(entry[2] if len(entry) > 2 else detail)
+        )
+        for (code, need, threshold, detail), entry in zip(_layout(key), entries, strict=True)
+    ]
+    return {**dict(zip(VERDICT_HEAD, head, strict=True)), "lines": lines}
 
 
 def verdict_compact_json(verdict: Verdict) -> str:
@@ -437,30 +408,10 @@ def expand_verdict(stored: Any) -> Any:
         return stored
     if stored[0] == VERDICT_LAYOUT_FORMAT:
         return _expand_laid_out(stored)
-    (_, extreme, below, within, spending, unmet, critical, tier2, tier3, graduation, tier,
-     lines) = stored  # fmt: skip
+    head, lines = stored[1:-1], stored[-1]
     return {
-        "extreme_poor": extreme,
-        "below_extreme_line": below,
-        "desil_within_cutoff": within,
-        "spending_per_person": spending,
-        "unmet_needs": unmet,
-        "unmet_critical_needs": critical,
-        "eligible_tier2": tier2,
-        "eligible_tier3": tier3,
-        "meets_graduation": graduation,
-        "recommended_tier": tier,
-        "lines": [
-            {
-                "code": code,
-                "need": need,
-                "value": value,
-                "threshold": threshold,
-                "passed": passed,
-                "detail": detail,
-            }
-            for code, need, value, threshold, passed, detail in lines
-        ],
+        **dict(zip(VERDICT_HEAD, head, strict=True)),
+        "lines": [_line_dict(*line) for line in lines],
     }
 
 
@@ -531,11 +482,9 @@ __all__ = [
     "inputs_compact",
     "inputs_json",
     "layout_key",
-    "layouts_of",
     "member_inputs",
     "remember_layout",
     "verdict_compact",
-    "verdict_compact_data",
     "verdict_compact_json",
     "verdict_layout_compact",
     "verdict_stored",

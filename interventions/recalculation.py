@@ -174,10 +174,6 @@ class _Assessed:
     deliveries: tuple[int, ...] = ()
 
 
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
 def _bool_or_none(value) -> bool | None:
     return None if value is None or value == "" else bool(value)
 

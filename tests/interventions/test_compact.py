@@ -56,7 +56,7 @@ def test_inputs_read_back_as_the_snapshot(facts, met):
 def test_verdict_reads_back_the_same(facts, rules):
     verdict = evaluate(facts, rules)
     stored = json.loads(compact.verdict_compact_json(verdict))
-    assert stored == _stored(compact.verdict_compact_data(verdict))
+    assert stored == _stored(compact.verdict_compact(verdict))
     assert compact.expand_verdict(stored) == verdict.as_dict()
     assert compact.compact_verdict(verdict.as_dict()) == stored
     again = Verdict.from_dict(compact.expand_verdict(stored))
