@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from households.models import Member
 from opd.access import Access, access_for
-from povertycase.views_util import page_query, run_service
+from povertycase.views_util import page_query
 from regions.models import Region
 
 from . import graduation as graduation_services
@@ -35,7 +36,7 @@ from .group_forms import (
     StatusForm,
 )
 from .models import BusinessGroup, GroupMembership, GroupStatus, KurApplication, KurStatus
-from .referral_views import _add_errors, _partial, _style_filter_form
+from .view_actions import is_partial, post_action, run_on_form, style_filter_form
 
 PAGE_SIZE = 25
 BOARD_LIMIT = 300  # cards on the KUR board; narrow with the filters beyond that
@@ -69,7 +70,7 @@ API_ONLY_FILTERS = ("region", "group", "household", "application")
 def _page_filters(form):
     for name in API_ONLY_FILTERS:
         form.fields.pop(name, None)
-    return _style_filter_form(form)
+    return style_filter_form(form)
 
 
 def _list_context(request, qs, filterset_class, base_qs):
@@ -85,7 +86,7 @@ def _list_context(request, qs, filterset_class, base_qs):
 
 
 def _render_list(request, full: str, partial: str, context):
-    response = render(request, partial if _partial(request) else full, context)
+    response = render(request, partial if is_partial(request) else full, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
 
@@ -218,16 +219,12 @@ def group_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if group is None:
-            result, status = run_service(
-                lambda: group_services.group_create(actor=request.user, **data),
-                form,
-                _add_errors(form),
+            result, status = run_on_form(
+                lambda: group_services.group_create(actor=request.user, **data), form
             )
         else:
-            result, status = run_service(
-                lambda: group_services.group_update(actor=request.user, group=group, **data),
-                form,
-                _add_errors(form),
+            result, status = run_on_form(
+                lambda: group_services.group_update(actor=request.user, group=group, **data), form
             )
         if result is not None:
             messages.success(request, _("The group is saved."))
@@ -239,15 +236,16 @@ def _group_action(request, pk, key, form, call):
     group = _visible_group(request, pk)
     if not group_services.edits_group(access_for(request.user), group):
         raise PermissionDenied
-    status = 200
-    if form.is_valid():
-        result, status = run_service(
-            lambda: call(group, form.cleaned_data), form, _add_errors(form)
-        )
-        if result is not None:
-            messages.success(request, _("Saved."))
-            return redirect("groups:detail", group.pk)
-    return _group_page(request, group, forms_={key: form}, status=status)
+    return post_action(
+        request,
+        lambda: group,
+        _group_page,
+        name=key,
+        form=form,
+        call=call,
+        message=_("Saved."),
+        done=reverse("groups:detail", args=[group.pk]),
+    )
 
 
 @require_POST
@@ -373,12 +371,11 @@ def kur_create(request):
     form = KurForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        result, status = run_service(
+        result, status = run_on_form(
             lambda: kur_services.kur_application_create(
                 actor=request.user, group=group, member=member, **form.cleaned_data
             ),
             form,
-            _add_errors(form),
         )
         if result is not None:
             messages.success(request, _("The application is prepared."))
@@ -442,12 +439,11 @@ def kur_move(request, pk):
     form.fields["to_status"].choices = KurStatus.choices
     status = 200
     if form.is_valid():
-        result, status = run_service(
+        result, status = run_on_form(
             lambda: kur_services.kur_application_move(
                 actor=request.user, application=application, **form.cleaned_data
             ),
             form,
-            _add_errors(form),
         )
         if result is not None:
             messages.success(request, _("The application moved."))
@@ -463,7 +459,7 @@ def kur_repay(request, pk):
     form = RepaymentForm(request.POST)
     status = 200
     if form.is_valid():
-        result, status = run_service(
+        result, status = run_on_form(
             lambda: kur_services.repayment_record(
                 actor=request.user,
                 application=application,
@@ -472,7 +468,6 @@ def kur_repay(request, pk):
                 note=form.cleaned_data["note"],
             ),
             form,
-            _add_errors(form),
         )
         if result is not None:
             messages.success(request, _("The repayment is recorded."))
@@ -518,12 +513,11 @@ def follow_up_resolve(request, pk):
     follow_up = get_object_or_404(selectors.follow_ups_visible_to(request.user), pk=pk)
     form = ResolveForm(request.POST)
     if form.is_valid():
-        result, _status = run_service(
+        result, _status = run_on_form(
             lambda: graduation_services.follow_up_resolve(
                 actor=request.user, follow_up=follow_up, note=form.cleaned_data["note"]
             ),
             form,
-            _add_errors(form),
         )
         if result is not None:
             messages.success(request, _("The follow-up is resolved."))

@@ -14,6 +14,8 @@
 Outside the user's scope a pledge does not exist (404); a role without the right gets 403.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -38,8 +41,15 @@ from .forms import FormMixin
 from .models import Pledge, PledgeStatus, Programme, ProgrammeTier
 from .money import format_rupiah
 from .referral_selectors import referrals_visible_to
-from .referral_views import RUPIAH_INVALID, ActionForm, ReasonForm, _style_filter_form
-from .referral_views import _run as run_service
+from .view_actions import (
+    RUPIAH_INVALID,
+    ActionForm,
+    ReasonForm,
+    is_partial,
+    post_action,
+    run_on_form,
+    style_filter_form,
+)
 
 PAGE_SIZE = 25
 
@@ -59,10 +69,6 @@ def _pledge(request, pk: int) -> Pledge:
         return selectors.pledge_detail(request.user, pk)
     except Pledge.DoesNotExist as exc:
         raise Http404 from exc
-
-
-def _partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _describe(pledge: Pledge) -> Pledge:
@@ -185,10 +191,6 @@ class DisbursementForm(FormMixin, forms.Form):
         self.fields["disbursed_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
 
-def _run(call, form):
-    return run_service(call, form)
-
-
 # --- list and detail --------------------------------------------------------------------------
 
 
@@ -210,11 +212,11 @@ def pledge_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _style_filter_form(filterset.form),
+        "form": style_filter_form(filterset.form),
         "can_create": services.creates_pledges(access),
         "is_csr": bool(services.csr_companies(access)),
     }
-    template = "pledges/partials/_table.html" if _partial(request) else "pledges/list.html"
+    template = "pledges/partials/_table.html" if is_partial(request) else "pledges/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -279,15 +281,12 @@ def pledge_detail(request, pk: int):
 
 def _action(request, pk: int, name: str, form_class, call, message: str, **form_kwargs):
     _reader(request)
-    pledge = _pledge(request, pk)
     form = form_class(request.POST, **form_kwargs)
-    status = 200
-    if form.is_valid():
-        result, status = _run(lambda: call(pledge, form.cleaned_data), form)
-        if result is not None:
-            messages.success(request, message)
-            return redirect("pledges:detail", pledge.pk)
-    return _detail_page(request, _pledge(request, pk), forms_={name: form}, status=status)
+    load = partial(_pledge, request, pk)
+    done = reverse("pledges:detail", args=[pk])
+    return post_action(
+        request, load, _detail_page, name=name, form=form, call=call, message=message, done=done
+    )
 
 
 @require_POST
@@ -343,7 +342,7 @@ def pledge_create(request):
     if request.method == "POST":
         form = PledgeForm(request.POST, access=access)
         if form.is_valid():
-            pledge, status = _run(
+            pledge, status = run_on_form(
                 lambda: services.pledge_create(actor=request.user, **form.values()), form
             )
             if pledge is not None:
@@ -369,7 +368,7 @@ def pledge_edit(request, pk: int):
     if request.method == "POST":
         form = PledgeForm(request.POST, access=access, pledge=pledge)
         if form.is_valid():
-            saved, status = _run(
+            saved, status = run_on_form(
                 lambda: services.pledge_update(actor=request.user, pledge=pledge, **form.values()),
                 form,
             )
@@ -393,7 +392,7 @@ def disbursement_create(request, pk: int):
         form = DisbursementForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            disbursement, status = _run(
+            disbursement, status = run_on_form(
                 lambda: services.disbursement_record(
                     actor=request.user,
                     pledge=pledge,

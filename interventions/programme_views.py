@@ -34,6 +34,7 @@ from . import programmes as catalogue
 from .forms import FormMixin
 from .models import FundingSource, Programme, ProgrammeTier, Strategy
 from .money import format_rupiah
+from .view_actions import style_filter_form
 
 PAGE_SIZE = 25
 
@@ -295,15 +296,6 @@ def _periods(programme: Programme) -> list:
     return periods
 
 
-def _style_filter_form(form: forms.Form) -> forms.Form:
-    for field in form.fields.values():
-        if isinstance(field.widget, forms.Select):
-            field.widget.attrs["class"] = "form-select form-select-sm"
-        else:
-            field.widget.attrs["class"] = "form-control form-control-sm"
-    return form
-
-
 # --- pages ------------------------------------------------------------------------------------
 
 
@@ -321,7 +313,7 @@ def programme_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _style_filter_form(filterset.form),
+        "form": style_filter_form(filterset.form),
         "can_create": catalogue.creates_programmes(access),
     }
     partial = request.htmx and not request.htmx.history_restore_request

@@ -16,10 +16,12 @@ without the right: 403). Writes go through the services; their errors are shown 
 fields and nothing is written.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
@@ -36,7 +38,7 @@ from households.identity import mask
 from households.models import Household, Member
 from opd.access import Access, access_for, reachable_regions
 from opd.models import Role
-from povertycase.views_util import page_query, run_service
+from povertycase.views_util import page_query
 from regions.models import Level
 
 from . import referral_selectors as selectors
@@ -46,6 +48,15 @@ from .models import OPEN_STATUSES, Case, Delivery, Programme, Referral
 from .money import format_rupiah
 from .pledge_selectors import fundable_pledges, pledges_for, realisation
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS, needs_in_words
+from .view_actions import (
+    RUPIAH_INVALID,
+    ActionForm,
+    ReasonForm,
+    is_partial,
+    post_action,
+    run_on_form,
+    style_filter_form,
+)
 
 PAGE_SIZE = 25
 #: Needs that are not deprivations of the assessment: a programme meeting them may always be
@@ -75,10 +86,6 @@ def cancels(access: Access, referral: Referral) -> bool:
 
 
 # --- forms ------------------------------------------------------------------------------------
-
-RUPIAH_INVALID = gettext_lazy(
-    "Enter whole rupiah as digits only, without decimals, dots or spaces."
-)
 
 
 class ReferralForm(FormMixin, forms.Form):
@@ -127,20 +134,6 @@ class ReferralForm(FormMixin, forms.Form):
             household=household, status=MemberStatus.ACTIVE
         ).order_by("pk")
         self.fields["member"].label_from_instance = lambda m: m.name
-
-
-class ReasonForm(FormMixin, forms.Form):
-    # Required-ness is the service's rule, so its message appears next to the field.
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
-class ActionForm(FormMixin, forms.Form):
-    """Accept and complete: no fields, only the service's errors."""
 
 
 class DeliveryForm(FormMixin, forms.Form):
@@ -198,31 +191,6 @@ class DeliveryForm(FormMixin, forms.Form):
         return self.pledges.get(pk) if pk else None
 
 
-def _add_errors(form: forms.Form):
-    def add(exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            form.add_error(None, exc.messages)
-            return
-        for key, messages_ in exc.message_dict.items():
-            field = key.split("[", 1)[0].split(".", 1)[0]
-            form.add_error(field if field in form.fields else None, messages_)
-
-    return add
-
-
-def _run(call, form):
-    return run_service(call, form, _add_errors(form))
-
-
-def _style_filter_form(form: forms.Form) -> forms.Form:
-    for field in form.fields.values():
-        if isinstance(field.widget, forms.Select):
-            field.widget.attrs["class"] = "form-select form-select-sm"
-        else:
-            field.widget.attrs["class"] = "form-control form-control-sm"
-    return form
-
-
 # --- reads ------------------------------------------------------------------------------------
 
 
@@ -265,10 +233,6 @@ def _referral(request, pk: int) -> Referral:
         raise Http404 from exc
 
 
-def _partial(request) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 # --- list and detail --------------------------------------------------------------------------
 
 
@@ -290,11 +254,11 @@ def referral_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _style_filter_form(filterset.form),
+        "form": style_filter_form(filterset.form),
         "can_refer": services.refers(access),
         "is_officer": Role.OPD_OFFICER in access.roles,
     }
-    template = "referrals/partials/_table.html" if _partial(request) else "referrals/list.html"
+    template = "referrals/partials/_table.html" if is_partial(request) else "referrals/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -352,18 +316,13 @@ def referral_detail(request, pk: int):
 
 
 def _action(request, pk: int, name: str, form_class, call, message: str, **form_kwargs):
-    """POST one action of a referral's page; on refusal show the page with the errors."""
     _reader(request)
-    referral = _referral(request, pk)
     form = form_class(request.POST, **form_kwargs)
-    status = 200
-    if form.is_valid():
-        result, status = _run(lambda: call(referral, form.cleaned_data), form)
-        if result is not None:
-            messages.success(request, message)
-            return redirect("referrals:detail", referral.pk)
-    # Reload: the service may have locked/re-read the row; show its current state.
-    return _detail_page(request, _referral(request, pk), forms_={name: form}, status=status)
+    load = partial(_referral, request, pk)
+    done = reverse("referrals:detail", args=[pk])
+    return post_action(
+        request, load, _detail_page, name=name, form=form, call=call, message=message, done=done
+    )
 
 
 @require_POST
@@ -422,7 +381,7 @@ def referral_cancel(request, pk: int):
 
 def _log_delivery(request, referral: Referral, form: DeliveryForm):
     data = form.cleaned_data
-    return _run(
+    return run_on_form(
         lambda: services.delivery_log(
             actor=request.user,
             referral=referral,
@@ -453,7 +412,7 @@ def delivery_create(request, pk: int):
     delivery = None
     if form.is_valid():
         delivery, status = _log_delivery(request, referral, form)
-    if from_inbox and _partial(request):
+    if from_inbox and is_partial(request):
         referral = _with_head(selectors.opd_inbox(request.user)).filter(pk=pk).first() or (
             _referral(request, pk)
         )
@@ -552,7 +511,7 @@ def referral_create(request):
         form = ReferralForm(request.POST, household=household, unmet_needs=unmet)
         if form.is_valid():
             data = form.cleaned_data
-            referral, status = _run(
+            referral, status = run_on_form(
                 lambda: services.referral_create(
                     actor=request.user,
                     household=household,
@@ -653,7 +612,7 @@ class GapFilterForm(forms.Form):
         self.fields["need"].choices = [("", _("Any need"))] + [
             (n, PROGRAMME_NEED_NAMES[n]) for n in PROGRAMME_NEEDS
         ]
-        _style_filter_form(self)
+        style_filter_form(self)
 
 
 class BulkReferForm(FormMixin, forms.Form):
@@ -719,7 +678,7 @@ def _gaps_page(request, access, *, bulk_form=None, status=200):
         "bulk_form": bulk_form,
         "query": page_query(request.GET),
     }
-    template = "referrals/partials/_gaps.html" if _partial(request) else "referrals/gaps.html"
+    template = "referrals/partials/_gaps.html" if is_partial(request) else "referrals/gaps.html"
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -771,7 +730,7 @@ def gaps_refer(request):
     if form.is_valid():
         data = form.cleaned_data
         chosen = [visible[pk] for pk in data["households"]]
-        created, status = _run(
+        created, status = run_on_form(
             lambda: services.referrals_create_bulk(
                 actor=request.user,
                 programme=data["programme"],

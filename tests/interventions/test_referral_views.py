@@ -317,6 +317,23 @@ def test_reject_needs_a_reason(client, referral, opd_officer):
     assert (referral.status, referral.rejection_reason) == ("rejected", "Sudah menerima")
 
 
+def test_an_action_the_state_no_longer_allows_is_refused_on_top_of_the_page(
+    client, referral, opd_officer
+):
+    login(client, opd_officer)
+    assert client.post(reverse("referrals:accept", args=[referral.pk])).status_code == 302
+    decided = Referral.objects.values_list("status", "decided_at").get(pk=referral.pk)
+    # A second accept (another tab, a double click): the page no longer offers it.
+    response = client.post(reverse("referrals:accept", args=[referral.pk]))
+    assert response.status_code == 409
+    assert response.context["referral"].status == "accepted"  # the page shows the row as it is
+    assert [str(e) for e in response.context["hidden_errors"]] == [
+        "Only a referral waiting for the agency can be accepted."
+    ]
+    assert "Only a referral waiting for the agency can be accepted." in response.text
+    assert Referral.objects.values_list("status", "decided_at").get(pk=referral.pk) == decided
+
+
 def test_cancel_with_a_reason(client, referral, field_worker_lebak):
     response = login(client, field_worker_lebak).post(
         reverse("referrals:cancel", args=[referral.pk]), {"cancel-reason": "Pindah"}
