@@ -79,6 +79,10 @@ def test_the_visit_form_carries_the_household_and_refuses_other_areas(
     response = client.get(f"/visits/record/?household={mine.pk}")
     assert response.status_code == 200
     assert response.context["phone_household"]["version"] == mine.version
+    # Without JavaScript the form could not queue or send a visit: it says so instead.
+    notice = response.text.split("<noscript data-needs-script>", 1)[1].split("</noscript>", 1)[0]
+    assert "needs JavaScript" in notice
+    assert "#visit-form { display: none; }" in notice
     assert client.get("/visits/record/").status_code == 200  # the offline shell
     assert client.get(f"/visits/record/?household={other.pk}").status_code == 404
     assert client.get("/visits/record/?household=abc").status_code == 404
