@@ -18,6 +18,10 @@ def home(request):
         return redirect("households:list")
     if Role.CSR_PARTNER in access.roles:
         return redirect("pledges:dashboard")
+    if Role.OPD_OFFICER in access.roles:
+        return redirect("referrals:inbox")  # an agency officer starts from the open referrals
+    if Role.BANK_OFFICER in access.roles:
+        return redirect("groups:kur_board")  # a bank officer starts from the KUR applications
     return render(request, "home.html")
 
 
