@@ -18,7 +18,7 @@ from . import choices as c
 from .models import Household, Member
 from .region_views import EMPTY_LABELS
 from .services import HOUSEHOLD_FIELDS, HOUSING_FIELDS, MEMBER_FIELDS
-from .validation import kk_check, nik_check
+from .validation import birth_date_problem, kk_check, nik_check
 
 REGION_SELECTS = (
     ("kabupaten", Level.REGENCY),
@@ -354,6 +354,21 @@ class MemberForm(ShapeOnlyModelForm):
 
     def clean_nik(self):
         return _identity_problems(nik_check(self.cleaned_data["nik"]))
+
+    def clean_birth_date(self):
+        born = self.cleaned_data["birth_date"]
+        if problem := birth_date_problem(born):
+            raise ValidationError(problem)
+        return born
+
+    def clean(self):
+        """The NIK against the birth date and sex, so every identity problem shows at once."""
+        data = super().clean()
+        nik, born, sex = (data.get(name) for name in ("nik", "birth_date", "sex"))
+        if nik and (born or sex):
+            for problem in nik_check(nik, birth_date=born, sex=sex).errors:
+                self.add_error("nik", str(problem.message))
+        return data
 
     def service_fields(self) -> dict:
         return {

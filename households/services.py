@@ -24,7 +24,7 @@ from regions.models import Region
 from . import choices as c
 from .models import Household, KkChange, Member, PersonalDataAccess
 from .signals import household_data_changed
-from .validation import kk_check, nik_check
+from .validation import birth_date_problem, kk_check, nik_check
 
 # Housing and living conditions (the BPS criteria the deprivations read).
 HOUSING_FIELDS = (
@@ -379,8 +379,8 @@ def _check_member(member: Member, errors: dict) -> None:
     member.nik = (member.nik or "").strip()
     member.name = (member.name or "").strip()
     _model_errors(member, errors, exclude=["household", "nik"])  # NIK: identity rules below
-    if member.birth_date and member.birth_date > timezone.localdate():
-        errors.setdefault("birth_date", []).append(_("The birth date cannot be in the future."))
+    if problem := birth_date_problem(member.birth_date):
+        errors.setdefault("birth_date", []).append(problem)
     check = nik_check(
         member.nik,
         birth_date=member.birth_date if "birth_date" not in errors else None,

@@ -2,6 +2,9 @@
 
 from datetime import date
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
 from regions.reference import known_region_digits, province_codes
 
 from . import identity
@@ -24,3 +27,10 @@ def kk_check(no_kk: str):
 def nik_warnings(nik: str) -> list[str]:
     """Warnings (not errors) to show a user next to a NIK, e.g. an old kecamatan code."""
     return [str(p.message) for p in nik_check(nik).warnings]
+
+
+def birth_date_problem(born: date | None) -> str | None:
+    """What is wrong with a member's birth date on its own (its match with the NIK aside)."""
+    if born is not None and born > timezone.localdate():
+        return _("The birth date cannot be in the future.")
+    return None

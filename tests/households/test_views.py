@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from households import choices as c
 from households import services
@@ -319,6 +320,25 @@ def test_register_shows_shape_and_identity_errors_together(client, field_worker_
     response = client.post(reverse("households:create"), data)
     assert "nik" in response.context["head"].errors
     assert "monthly_expenditure" in response.context["form"].errors
+    assert not Household.objects.exists()
+
+
+@pytest.mark.django_db
+def test_register_shows_birth_date_and_nik_match_errors_in_the_first_round(
+    client, field_worker_lebak, desa_lebak
+):
+    client.force_login(field_worker_lebak)
+    future = (timezone.localdate() + timedelta(days=2)).isoformat()
+    data = register_data(desa_lebak, **{"head-birth_date": future, "no_kk": "123"})
+    response = client.post(reverse("households:create"), data)
+    head = response.context["head"]
+    assert head.errors["birth_date"] == ["Tanggal lahir tidak boleh di masa depan."]
+    assert "no_kk" in response.context["form"].errors
+    # The NIK's date (15 March 1980) against another valid birth date, with a shape error too.
+    data = register_data(desa_lebak, **{"head-birth_date": "1980-04-15", "no_kk": "123"})
+    response = client.post(reverse("households:create"), data)
+    assert "nik" in response.context["head"].errors
+    assert "no_kk" in response.context["form"].errors
     assert not Household.objects.exists()
 
 
