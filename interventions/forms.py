@@ -17,7 +17,7 @@ from opd.access import Access
 from regions.models import Level, Region
 
 from .pathway import ALLOWED_MANUAL, EXITED, ExitReason, State, is_regular
-from .rules import NEED_NAMES, NEEDS
+from .rules import NEED_NAMES, NEEDS, validate_rules
 
 EXTREME_POOR_RULES = (
     (
@@ -146,11 +146,29 @@ class PrettyJSONField(forms.JSONField):
             return super().to_python(value)
         except RecursionError as exc:  # absurdly deep nesting is not a rule set
             raise forms.ValidationError(_("The JSON is nested too deeply.")) from exc
+        except forms.ValidationError as exc:
+            if where := _where_json_breaks(value):
+                raise forms.ValidationError(where, code="invalid") from exc
+            raise
 
     def prepare_value(self, value):
         if isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _where_json_breaks(text) -> str | None:
+    """Where a text stops being JSON, in words a person can act on."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _(
+            "This is not valid JSON: look at line %(line)s, column %(column)s (usually a "
+            "missing comma, quote or bracket just before it)."
+        ) % {"line": exc.lineno, "column": exc.colno}
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return None
 
 
 def _number(label, help_text=""):
@@ -292,15 +310,18 @@ class RuleSetForm(FormMixin, forms.Form):
         return data
 
     def rules(self) -> dict:
-        """The rule set as edited: the draft's rules with the form's values written in."""
+        """The rule set as edited: the draft's rules with the form's values written in (on an
+        invalid form, the valid ones; the draft's value stands for the others)."""
         rules = copy.deepcopy(self.base_rules)
         data = self.cleaned_data
-        deprivations = {
-            need: ({**spec} if isinstance(spec, dict) else spec)
-            for need, spec in data["deprivations"].items()
-        }
-        rules["deprivations"] = deprivations
+        if "deprivations" in data:
+            rules["deprivations"] = {
+                need: ({**spec} if isinstance(spec, dict) else spec)
+                for need, spec in data["deprivations"].items()
+            }
         for name, path in RULE_PATHS.items():
+            if name not in data:
+                continue
             target = rules
             for key in path[:-1]:
                 if not isinstance(target.get(key), dict):
@@ -309,6 +330,31 @@ class RuleSetForm(FormMixin, forms.Form):
             target[path[-1]] = data[name]
         return rules
 
+    def check_rules(self) -> None:
+        """On an invalid form, the rule set's own checks of the values that are valid, so
+        every error shows in one round. A field that already has an error gets no second one
+        (its draft value stood in for it). Nothing is saved."""
+        try:
+            validate_rules(self.rules())
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict"):
+                self.add_rule_errors(exc)
+                return
+            wrong = set(self.errors)
+            keys = {f"rules.{k}": m for k, m in exc.message_dict.items()}  # as the service's
+            kept = {k: m for k, m in keys.items() if self._field_for(k) not in wrong}
+            if kept:
+                self.add_rule_errors(ValidationError(kept))
+
+    def _field_for(self, key: str) -> str | None:
+        """The field a service error key ("name", "rules.<path>") belongs to; None: the top."""
+        if key in self.fields:
+            return key
+        path = key.removeprefix("rules.") if key.startswith("rules.") else ""
+        if path in FIELD_FOR_PATH:
+            return FIELD_FOR_PATH[path]
+        return "deprivations" if path.startswith("deprivations") else None
+
     def add_rule_errors(self, exc: ValidationError) -> None:
         """Put the service's errors ("name", "rules.<path>") next to the matching field, or at
         the top with their path."""
@@ -316,15 +362,13 @@ class RuleSetForm(FormMixin, forms.Form):
             self.add_error(None, exc.messages)
             return
         for key, messages in exc.message_dict.items():
-            if key in self.fields:
-                self.add_error(key, messages)
-                continue
+            field = self._field_for(key)
             path = key.removeprefix("rules.") if key.startswith("rules.") else ""
-            if path in FIELD_FOR_PATH:
-                self.add_error(FIELD_FOR_PATH[path], messages)
-            elif path.startswith("deprivations"):
+            if field == "deprivations" and key != "deprivations":
                 where = path.removeprefix("deprivations").lstrip(".")
-                self.add_error("deprivations", [f"{where}: {m}" if where else m for m in messages])
+                self.add_error(field, [f"{where}: {m}" if where else m for m in messages])
+            elif field is not None:
+                self.add_error(field, messages)
             else:
                 self.add_error(None, [f"{path or key}: {m}" for m in messages])
 

@@ -485,6 +485,8 @@ def rule_set_edit(request, version: int):
             if saved is not None:
                 messages.success(request, _("The draft was saved."))
                 return redirect("interventions:rule_detail", rule_set.version)
+        else:
+            form.check_rules()
         # Nothing is saved on error: show the stored draft, not the half-applied changes.
         rule_set.refresh_from_db()
     else:

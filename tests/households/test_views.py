@@ -334,6 +334,12 @@ def test_register_shows_birth_date_and_nik_match_errors_in_the_first_round(
     head = response.context["head"]
     assert head.errors["birth_date"] == ["Tanggal lahir tidak boleh di masa depan."]
     assert "no_kk" in response.context["form"].errors
+    # Both at the top of the long form, each linked to its field.
+    page = response.content.decode()
+    summary = page[page.index("data-error-summary") :]
+    summary = summary[: summary.index("</div>")]
+    assert 'href="#id_no_kk"' in summary
+    assert 'href="#id_head-birth_date"' in summary
     # The NIK's date (15 March 1980) against another valid birth date, with a shape error too.
     data = register_data(desa_lebak, **{"head-birth_date": "1980-04-15", "no_kk": "123"})
     response = client.post(reverse("households:create"), data)

@@ -540,7 +540,11 @@ def test_editor_saves_a_draft(client, province_admin, draft):
             "deprivations",
             "Missing needs",
         ),
-        ({"deprivations": "{not json"}, "deprivations", "Enter a valid JSON."),
+        (
+            {"deprivations": '{\n  "food": {}\n  "water": {}\n}'},
+            "deprivations",
+            "This is not valid JSON: look at line 3, column 3",
+        ),
         ({"year": "twenty"}, "year", "Enter a whole number."),
     ],
 )
@@ -556,6 +560,32 @@ def test_editor_refuses_invalid_rules(client, province_admin, draft, changes, fi
     assert message in error[: error.index("</div>")]
     after = RuleSet.objects.get(pk=draft.pk)
     assert (after.name, after.rules) == (before.name, before.rules)
+
+
+def test_editor_shows_every_error_in_one_round_even_with_broken_json(client, province_admin, draft):
+    client.force_login(province_admin)
+    changes = {
+        "deprivations": "{not json",
+        "extreme_poverty_line": 900_000,  # above the provincial line
+        "tier2_age_min": 70,  # working age 70 to 64
+        "tier2_max_unmet": 0,
+        "tier3_max_unmet": "abc",  # its own error only, not also "looser than tier 2"
+    }
+    response = client.post(
+        reverse("interventions:rule_edit", args=[draft.version]), form_data(draft, **changes)
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["deprivations"][0].startswith("This is not valid JSON: look at line 1, column 2")
+    assert "cannot be above the provincial poverty line" in errors["extreme_poverty_line"][0]
+    assert "tier2_age_min" in errors or "tier2_age_max" in errors
+    assert errors["tier3_max_unmet"] == ["Enter a whole number."]
+    body = text(response)
+    summary = body[body.index("data-error-summary") :]
+    summary = summary[: summary.index("</div>")]
+    for field in ("deprivations", "extreme_poverty_line", "tier3_max_unmet"):
+        assert f'href="#id_{field}"' in summary
+    assert RuleSet.objects.get(pk=draft.pk).rules == draft.rules
 
 
 def test_editor_names_the_path_of_a_criterion_error(client, province_admin, draft):
