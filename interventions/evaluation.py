@@ -1047,6 +1047,11 @@ def render_summary(p: Mapping[str, Any], lead: str = "tier") -> str:
     return _("Tier %(tier)s.") % params
 
 
+def unmet_conditions(facts: HouseholdFacts, conditions: Iterable[dict]) -> list[dict]:
+    """The conditions (``rules.validate_conditions`` output) the household does not meet."""
+    return [condition for condition in conditions if not _compile(condition)(facts)]
+
+
 def household_matches(facts: HouseholdFacts, conditions: Iterable[dict]) -> bool:
     """Does a household meet every condition (``rules.validate_conditions`` output)?
 

@@ -123,9 +123,11 @@ class ReferralForm(FormMixin, forms.Form):
         if unmet_needs is not None:
             needs = [n for n in PROGRAMME_NEEDS if n in unmet_needs or n in EMPOWERMENT_NEEDS]
             wanted = set(needs)
-            ids = [p.pk for p in programmes if wanted.intersection(p.needs or ())]
-            programmes = programmes.filter(pk__in=ids)
-        self.fields["programme"].queryset = programmes
+            programmes = [p for p in programmes if wanted.intersection(p.needs or ())]
+        # Only what the household may be referred to (the service checks again when saving).
+        ids = [p.pk for p in services.referable_programmes(household, programmes)]
+        programmes = Programme.objects.filter(pk__in=ids).select_related("owner")
+        self.fields["programme"].queryset = programmes.order_by("tier", "code")
         self.fields["programme"].label_from_instance = lambda p: (
             f"{p.code} · {p.name} ({p.owner.short_name})"
         )

@@ -35,7 +35,7 @@ from opd.models import Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
 
 from . import pledges
-from .evaluation import household_matches
+from .evaluation import describe_condition, join_and, unmet_conditions
 from .models import (
     OPEN_STATUSES,
     Delivery,
@@ -155,9 +155,19 @@ def _household_problem(programme: Programme, household: Household, facts) -> str
         return _("The household is not active.")
     if not programme.covers(household.desa.code):
         return _("The household lives outside the programme's target regions.")
-    if not household_matches(facts, programme.eligibility or []):
-        return _("The household does not meet the programme's eligibility criteria.")
+    if unmet := unmet_conditions(facts, programme.eligibility or []):
+        return _(
+            "The household does not meet the programme's eligibility criteria: it requires "
+            "that %(conditions)s."
+        ) % {"conditions": join_and([describe_condition(c) for c in unmet])}
     return None
+
+
+def referable_programmes(household: Household, programmes: Iterable[Programme]) -> list:
+    """The programmes among `programmes` the household may be referred to: in their target
+    regions and meeting their eligibility (the household's facts read once)."""
+    facts = read_facts([household.pk], timezone.localdate()).get(household.pk)
+    return [p for p in programmes if _household_problem(p, household, facts) is None]
 
 
 def _open_duplicate(household_id: int, programme: Programme, member_id: int | None) -> bool:

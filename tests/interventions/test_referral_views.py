@@ -529,6 +529,28 @@ def test_create_form_offers_programmes_for_unmet_needs(
     assert f"{programme.code} ·" not in page  # health is met
 
 
+def test_create_form_leaves_out_programmes_the_household_cannot_join(
+    client, province_admin, field_worker_lebak, household, desa_pandeglang
+):
+    owners = make_programme(
+        province_admin,
+        code="RTLH",
+        owner="DPRKP Banten",
+        needs=("health",),
+        eligibility=[{"field": "ownership", "op": "==", "value": "own"}],
+    )
+    elsewhere = make_programme(province_admin, code="JAUH")
+    elsewhere.target_regions.add(desa_pandeglang.parent)
+    make_programme(province_admin, code="SEMUA")
+    household.ownership = "rent"
+    household.save()
+    url = reverse("referrals:create") + f"?household={household.pk}"
+    form = login(client, field_worker_lebak).get(url).context["form"]
+    offered = set(form.fields["programme"].queryset.values_list("code", flat=True))
+    assert "SEMUA" in offered
+    assert offered.isdisjoint({owners.code, elsewhere.code})
+
+
 def test_list_filters_and_htmx_partial(client, referral, opd_officer):
     login(client, opd_officer)
     response = client.get(reverse("referrals:list"), {"status": "accepted"}, HTTP_HX_REQUEST="true")

@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from households import choices as c
 from households.models import Household
 from interventions import referrals as services
-from interventions.evaluation import HouseholdFacts, evaluate
+from interventions.evaluation import HouseholdFacts, describe_condition, evaluate
 from interventions.models import (
     Case,
     Delivery,
@@ -226,7 +226,9 @@ def test_create_checks_region_eligibility_and_duplicates(
         services.referral_create(
             actor=field_worker_lebak, household=household, programme=owners_only, need="housing"
         )
-    assert "eligibility" in field_errors(exc)["household"][0]
+    message = field_errors(exc)["household"][0]
+    assert "eligibility" in message
+    assert describe_condition({"field": "ownership", "op": "==", "value": "own"}) in message
 
     health.target_regions.add(desa_pandeglang.parent)
     with pytest.raises(ValidationError) as exc:
