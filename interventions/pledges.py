@@ -47,7 +47,7 @@ from .models import (
     Referral,
 )
 from .money import format_rupiah
-from .programmes import UNSET, _date, _Errors, _text, _whole
+from .programmes import UNSET, _date, _Errors, _text, _whole, day_text
 
 RUPIAH_MAX = 9_223_372_036_854_775_807  # PositiveBigIntegerField
 EDITABLE = (PledgeStatus.DRAFT, PledgeStatus.ACTIVE)
@@ -182,7 +182,7 @@ def _clean(data: dict, access: Access, errors: _Errors) -> dict:
     if starts and starts < EARLIEST_PLEDGE:
         errors.add(
             "starts_on",
-            _("A pledge cannot start before %(day)s.") % {"day": EARLIEST_PLEDGE.isoformat()},
+            _("A pledge cannot start before %(day)s.") % {"day": day_text(EARLIEST_PLEDGE)},
         )
     if starts and ends and ends < starts:
         errors.add("ends_on", _("The end date cannot be before the start date."))
@@ -451,8 +451,8 @@ def funding_problem(
         return locked, _(
             "The delivery date is outside the pledge's period (%(start)s to %(end)s)."
         ) % {
-            "start": locked.starts_on.isoformat(),
-            "end": locked.ends_on.isoformat(),
+            "start": day_text(locked.starts_on),
+            "end": day_text(locked.ends_on),
         }
     if value is not None:
         available = disbursed_total(locked.pk) - spent_total(locked.pk)

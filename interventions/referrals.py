@@ -44,6 +44,7 @@ from .models import (
     Referral,
     ReferralStatus,
 )
+from .programmes import day_text
 from .recalculation import read_facts
 from .services import _queue_recalculation
 
@@ -459,7 +460,7 @@ def delivery_log(
     elif day is not None and day < referred_on:
         errors["delivered_on"] = [
             _("The delivery date cannot be before the referral (%(day)s).")
-            % {"day": referred_on.isoformat()}
+            % {"day": day_text(referred_on)}
         ]
     quantity = _whole(quantity, "quantity", errors, minimum=1, maximum=QUANTITY_MAX)
     value = _whole(value, "value", errors, minimum=0, maximum=RUPIAH_MAX)

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 
 from households import choices as c
 from households.models import Household
@@ -429,6 +429,17 @@ def test_delivery_refuses_bad_input_and_writes_nothing(accepted, opd_officer, ov
         _deliver(opd_officer, accepted, **overrides)
     assert field in field_errors(exc)
     assert counts() == before
+
+
+def test_a_delivery_before_the_referral_names_its_date_as_people_write_it(accepted, opd_officer):
+    referred_on = timezone.localdate(accepted.referred_at)
+    with translation.override("id"):
+        with pytest.raises(ValidationError) as exc:
+            _deliver(opd_officer, accepted, delivered_on=referred_on - timedelta(days=1))
+        expected = formats.date_format(referred_on, "j M Y")  # e.g. "6 Des 2026"
+    message = field_errors(exc)["delivered_on"][0]
+    assert expected in message
+    assert referred_on.isoformat() not in message
 
 
 @pytest.mark.parametrize(
