@@ -496,7 +496,7 @@ def test_every_seeded_programme_is_valid_and_real():
         assert programme.strategy in Strategy.values
         assert programme.funding_sources
         assert programme.source_note
-        assert "illustrative" in programme.source_note
+        assert "ilustrasi" in programme.source_note  # the demo-figures caveat, in Indonesian
         assert programme.periods.get().name == "2026"
         # the stored programme passes the services' checks again, unchanged
         saved = programme_update(
