@@ -740,6 +740,11 @@ def describe_condition(condition: dict) -> str:
     name = condition["field"]
     label = _fact_label(name)
     value = condition["value"]
+    fact = _fact(name)
+    if fact is not None and fact.kind == BOOL and op in ("==", "!=") and isinstance(value, bool):
+        # "without septic tank", not "septic tank is no"
+        present = value if op == "==" else not value
+        return (_("with %(fact)s") if present else _("without %(fact)s")) % {"fact": label}
     if op == "is_empty":
         template = _("%(fact)s is not recorded") if value else _("%(fact)s is recorded")
         return template % {"fact": label}

@@ -18,6 +18,7 @@ from interventions.evaluation import (
     Verdict,
     age_on,
     compile_rules,
+    describe_condition,
     evaluate,
 )
 from interventions.money import format_rupiah
@@ -432,6 +433,17 @@ def test_sanitation_without_septic_tank_names_both_facts():
     assert v.line("need.sanitation").text == (
         "No decent sanitation (toilet: shared toilet; septic tank: no)."
     )
+
+
+def test_a_yes_no_criterion_reads_as_with_or_without():
+    leaf = {"field": "has_septic_tank", "op": "==", "value": False}
+    assert describe_condition(leaf) == "without septic tank"
+    assert describe_condition({**leaf, "op": "!=", "value": False}) == "with septic tank"
+    toilet = {"field": "toilet", "op": "in", "value": ["own", "shared"]}
+    both = {"op": "all", "value": [toilet, leaf]}
+    assert describe_condition(both).endswith("and without septic tank")
+    with translation.override("id"):
+        assert describe_condition(leaf) == "tanpa tangki septik"
 
 
 def test_unknown_values_are_said_to_be_unknown():
