@@ -7,7 +7,7 @@ computed in the database (last visit + cadence of the stage), so a list is one q
 """
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import django_filters
 from django.conf import settings
@@ -83,19 +83,32 @@ def schedule(qs: QuerySet[Household]) -> QuerySet[Household]:
     )
 
 
+def _due(user, soon_days: int | None) -> QuerySet[Household]:
+    soon = settings.VISIT_DUE_SOON_DAYS if soon_days is None else soon_days
+    horizon = timezone.now() + timedelta(days=soon)
+    return schedule(Household.objects.visible_to(user)).filter(due_at__lte=horizon)
+
+
 def due_list(user, *, soon_days: int | None = None) -> QuerySet[Household]:
     """The user's households due for a visit (overdue first, then due soon), most urgent first."""
-    soon = settings.VISIT_DUE_SOON_DAYS if soon_days is None else soon_days
     head = Member.objects.filter(
         household=OuterRef("pk"), relationship=c.Relationship.HEAD
     ).active()
-    horizon = timezone.now() + timedelta(days=soon)
     return (
-        schedule(Household.objects.visible_to(user))
-        .filter(due_at__lte=horizon)
+        _due(user, soon_days)
         .annotate(head_name=Subquery(head.values("name")[:1]))
         .select_related("desa")
         .order_by("due_at", "pk")
+    )
+
+
+def due_counts(user, *, soon_days: int | None = None) -> dict[str, int]:
+    """How many households `due_list` holds (``due``) and how many of them are overdue (due
+    before today, local time), over the whole list: one aggregate query."""
+    today = datetime.combine(timezone.localdate(), time.min)
+    return _due(user, soon_days).aggregate(
+        due=Count("pk"),
+        overdue=Count("pk", filter=Q(due_at__lt=timezone.make_aware(today))),
     )
 
 

@@ -47,6 +47,8 @@ from .selectors import household_list
 from .views import rupiah
 
 PAGE_SIZE = 25
+# Households on the visits-due page, and so on the phone's offline list: the most urgent ones.
+DUE_LIMIT = 200
 SUPERVISION_PERIODS = (7, 30, 90)
 
 
@@ -96,10 +98,11 @@ def due(request):
     access = _reader(request)
     now = timezone.now()
     active = Member.objects.active().order_by("id").only("pk", "name", "household_id")
+    counts = selectors.due_counts(request.user)
     households = list(
         selectors.due_list(request.user).prefetch_related(
             Prefetch("members", queryset=active, to_attr="active_members")
-        )[:200]
+        )[:DUE_LIMIT]
     )
     today = timezone.localdate()
     for household in households:
@@ -108,7 +111,9 @@ def due(request):
         household.days = (today - household.due_on).days
     context = {
         "households": households,
-        "overdue": sum(1 for h in households if h.is_overdue),
+        "overdue": counts["overdue"],
+        "due_total": counts["due"],
+        "cut": counts["due"] > len(households),
         "phone_data": [_phone_household(h, h.active_members) for h in households],
         "edits": access.edits_register,
         "now": now,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from households import services as register
-from households import visits
+from households import visit_views, visits
 from households.models import Household, Visit
 from tests.conftest import make_user
 from tests.factories import HouseholdFactory
@@ -63,11 +63,40 @@ def test_the_due_page_lists_the_area_most_urgent_first_in_few_queries(
     assert response.status_code == 200
     order = [h.pk for h in response.context["households"]]
     assert order == [households[1].pk, households[3].pk, households[2].pk, households[0].pk]
+    assert response.context["overdue"] == 4
+    assert "4 households are overdue." in response.text
+    assert "data-due-cut" not in response.text  # all of them are shown
     data = response.context["phone_data"]
     assert data[0]["id"] == households[1].pk
     assert data[0]["members"][0]["name"]
     assert b'id="visit-due-data"' in response.content
     assert f"/visits/record/?household={households[1].pk}".encode() in response.content
+
+
+def test_the_due_page_counts_every_household_when_the_list_is_cut(
+    client, field_worker_lebak, desa_lebak, desa_pandeglang, monkeypatch,
+    django_assert_max_num_queries,
+):  # fmt: skip
+    monkeypatch.setattr(visit_views, "DUE_LIMIT", 3)
+    overdue = [HouseholdFactory(desa=desa_lebak) for _ in range(5)]
+    for days, household in zip((10, 20, 30, 40, 50), overdue, strict=True):
+        _overdue(household, days)
+    soon = [HouseholdFactory(desa=desa_lebak) for _ in range(2)]  # due within the week
+    _overdue(HouseholdFactory(desa=desa_pandeglang), 60)  # another area: not counted
+    client.force_login(field_worker_lebak)
+    with django_assert_max_num_queries(10):
+        response = client.get("/visits/")
+    assert response.status_code == 200
+    assert response.context["overdue"] == 5
+    assert response.context["due_total"] == 7
+    shown = [h.pk for h in response.context["households"]]
+    assert shown == [overdue[4].pk, overdue[3].pk, overdue[2].pk]  # the most urgent
+    assert [h["id"] for h in response.context["phone_data"]] == shown  # the phone's list too
+    assert not {h.pk for h in soon} & set(shown)
+    assert "5 households are overdue." in response.text
+    assert "Showing the 3 most urgent of 7 households due" in response.text
+    data = response.text.split('id="visit-due-data"', 1)[1].split("</script>", 1)[0]
+    assert data.count('"members"') == 3
 
 
 def test_the_visit_form_carries_the_household_and_refuses_other_areas(
