@@ -165,10 +165,19 @@ class VisitFilter(django_filters.FilterSet):
         return queryset.filter(far) if value else queryset.exclude(far)
 
 
+def _with_head(qs: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Visits annotated with their household head's name (``head_name``; one subquery)."""
+    head = Member.objects.filter(
+        household=OuterRef("household_id"), relationship=c.Relationship.HEAD
+    ).active()
+    return qs.annotate(head_name=Subquery(head.values("name")[:1]))
+
+
 def visit_list(user, params=None) -> QuerySet[Visit]:
-    """Visible visits with their household, village and worker, in a constant number of queries."""
+    """Visible visits with their household (head's name, village) and worker, in a constant
+    number of queries."""
     qs = (
-        visits_visible_to(user)
+        _with_head(visits_visible_to(user))
         .select_related("household__desa", "worker")
         .annotate(photo_count=Count("photos"))
         .order_by("-visited_at", "-id")
@@ -181,7 +190,7 @@ def visit_list(user, params=None) -> QuerySet[Visit]:
 def visit_detail(user, pk: int) -> Visit:
     """One visible visit (Visit.DoesNotExist outside the user's scope)."""
     return (
-        visits_visible_to(user)
+        _with_head(visits_visible_to(user))
         .select_related("household__desa", "worker", "resolved_by")
         .prefetch_related("photos")
         .get(pk=pk)

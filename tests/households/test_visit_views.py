@@ -119,21 +119,67 @@ def test_the_visit_form_carries_the_household_and_refuses_other_areas(
     assert client.get(f"/visits/record/?household={mine.pk}").status_code == 403
 
 
+def _head(household):
+    return household.members.get(relationship="head").name
+
+
+@pytest.mark.parametrize("rows", [2, 6])
 def test_the_visit_list_is_scoped_and_constant_in_queries(
-    client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_max_num_queries
+    rows, client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_num_queries
 ):
-    for _ in range(4):
-        _record(field_worker_lebak, HouseholdFactory(desa=desa_lebak))
+    households = [HouseholdFactory(desa=desa_lebak) for _ in range(rows)]
+    for household in households:
+        _record(field_worker_lebak, household)
     other_worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
     hidden = _record(other_worker, HouseholdFactory(desa=desa_pandeglang))
     client.force_login(field_worker_lebak)
-    with django_assert_max_num_queries(12):
+    # The same number of queries for 2 rows as for 6 (the head's name is a subquery).
+    with django_assert_num_queries(6):
         response = client.get("/visits/list/")
     assert response.status_code == 200
-    assert response.context["page"].paginator.count == 4
+    assert response.context["page"].paginator.count == rows
+    html = response.text
+    for household in households:
+        assert f'href="/households/{household.pk}/">{_head(household)}</a>' in html
+    assert f">#{households[0].pk}<" not in html
     assert client.get(f"/visits/{hidden.pk}/").status_code == 404
     partial = client.get("/visits/list/", HTTP_HX_REQUEST="true")
     assert b"<html" not in partial.content
+
+
+def test_the_visit_page_names_the_household_head_not_ids_or_versions(
+    client, field_worker_lebak, district_lebak, desa_lebak, django_assert_max_num_queries
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    loaded = household.version
+    register.household_update(actor=district_lebak, household=household, monthly_income=10)
+    visit = _record(field_worker_lebak, household, household_version=loaded, monthly_income=20)
+    household.refresh_from_db()
+    assert visit.household_version == loaded < household.version
+    assert visit.conflict_status == "open"
+    client.force_login(district_lebak)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/visits/{visit.pk}/")
+    assert page.status_code == 200
+    html = page.text
+    heading = html.split('<h1 class="h4">', 1)[1].split("</h1>", 1)[0]
+    assert f'<a href="/households/{household.pk}/">{_head(household)}</a>' in heading
+    assert f"#{household.pk}" not in heading
+    assert "household version seen" not in html
+    # A conflict is explained in words, without version numbers.
+    assert "changed on the server after the phone loaded it" in html
+    assert "version" not in html.split("<main", 1)[1].split("</main>", 1)[0].lower()
+
+
+def test_a_household_without_a_head_is_said_so_on_the_visit_pages(
+    client, field_worker_lebak, desa_lebak
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    household.members.update(status="left")
+    visit = _record(field_worker_lebak, household)
+    client.force_login(field_worker_lebak)
+    assert "(no head)" in client.get(f"/visits/{visit.pk}/").text
+    assert "(no head)" in client.get("/visits/list/").text
 
 
 def test_a_conflict_is_resolved_on_the_visit_page(
