@@ -179,8 +179,10 @@ def _page_filters(form: forms.Form, access) -> forms.Form:
         ]
     )
     fields["visited_at"].label = _("Visited between")
-    for widget in fields["visited_at"].widget.widgets:
+    range_widgets = fields["visited_at"].widget.widgets
+    for widget, label in zip(range_widgets, (_("From"), _("To")), strict=True):
         widget.input_type = "date"
+        widget.attrs["aria-label"] = label
     return _style(form)
 
 

@@ -2,6 +2,7 @@
 conflicts, supervision, photos and the service worker. Scoped: another area is 404."""
 
 import io
+import re
 import uuid
 from datetime import timedelta
 
@@ -339,3 +340,18 @@ def test_the_list_filters_read_plainly_and_offer_only_reachable_districts(
     assert 'type="date" name="visited_at_after"' in html
     assert "Far from the household" in html
     assert "visited_at_after, visited_at_before" not in html
+
+
+def test_the_date_range_filter_is_a_named_group_of_two_labelled_inputs(client, district_lebak):
+    client.force_login(district_lebak)
+    html = client.get("/visits/list/").text
+    form = html.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert 'for=""' not in form
+    for target in re.findall(r'<label[^>]* for="([^"]+)"', form):
+        assert f'id="{target}"' in form
+    group = form.split("<fieldset", 1)[1].split("</fieldset>", 1)[0]
+    assert "<legend" in group
+    assert "Visited between</legend>" in group
+    assert 'class="filter-inputs"' in group
+    assert re.search(r'<input type="date" name="visited_at_after" aria-label="From"', group)
+    assert re.search(r'<input type="date" name="visited_at_before" aria-label="To"', group)
