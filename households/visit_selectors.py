@@ -6,11 +6,13 @@ this app never imports it. Without one every household counts as "registered". T
 computed in the database (last visit + cadence of the stage), so a list is one query.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 import django_filters
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
     Count,
@@ -185,6 +187,22 @@ def visit_list(user, params=None) -> QuerySet[Visit]:
     if params is not None:
         qs = VisitFilter(params, queryset=qs).qs
     return qs
+
+
+def visit_workers(user) -> list[tuple[str, str]]:
+    """Who recorded the visits the user sees, as (username, name) sorted by name: the choices
+    of the list's field-worker filter. One query; a name two people share gets the username."""
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=visits_visible_to(user).order_by().values("worker_id"))
+        .values_list("username", "first_name", "last_name")
+    )
+    named = [(username, f"{first} {last}".strip() or username) for username, first, last in rows]
+    shared = Counter(name for _username, name in named)
+    return sorted(
+        ((u, f"{n} ({u})" if shared[n] > 1 and n != u else n) for u, n in named),
+        key=lambda row: (row[1].casefold(), row[0]),
+    )
 
 
 def visit_detail(user, pk: int) -> Visit:

@@ -160,15 +160,17 @@ def record(request):
 # --- list, detail, supervision -----------------------------------------------------------------
 
 
-def _page_filters(form: forms.Form, access) -> forms.Form:
-    """The list's filters (the API's) worded for a person, with the districts they reach.
+def _page_filters(form: forms.Form, access, workers: list[tuple[str, str]]) -> forms.Form:
+    """The list's filters (the API's) worded for a person, with the districts they reach and
+    the field workers whose visits they see (by name; the API takes the username).
 
     The household id stays as a hidden filter (the household page links here with it); the
     village filter is left to the API: a district narrows the list enough on a page.
     """
     fields = form.fields
     fields["household"].widget = forms.HiddenInput()
-    fields["worker"].label = _("Field worker (username)")
+    fields["worker"].label = _("Field worker")
+    fields["worker"].widget = forms.Select(choices=[("", _("Any field worker")), *workers])
     fields["kecamatan"].queryset = reachable_regions(access, level=Level.DISTRICT)
     del fields["desa"]
     fields["far"].widget = forms.Select(
@@ -200,7 +202,7 @@ def visit_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _page_filters(filterset.form, access),
+        "form": _page_filters(filterset.form, access, selectors.visit_workers(request.user)),
         "far_metres": settings.VISIT_FAR_METRES,
     }
     template = "visits/partials/_table.html" if _partial(request) else "visits/list.html"

@@ -134,8 +134,9 @@ def test_the_visit_list_is_scoped_and_constant_in_queries(
     other_worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
     hidden = _record(other_worker, HouseholdFactory(desa=desa_pandeglang))
     client.force_login(field_worker_lebak)
-    # The same number of queries for 2 rows as for 6 (the head's name is a subquery).
-    with django_assert_num_queries(6):
+    # The same number of queries for 2 rows as for 6 (the head's name is a subquery), one of
+    # them for the field-worker filter's choices.
+    with django_assert_num_queries(7):
         response = client.get("/visits/list/")
     assert response.status_code == 200
     assert response.context["page"].paginator.count == rows
@@ -355,3 +356,38 @@ def test_the_date_range_filter_is_a_named_group_of_two_labelled_inputs(client, d
     assert 'class="filter-inputs"' in group
     assert re.search(r'<input type="date" name="visited_at_after" aria-label="From"', group)
     assert re.search(r'<input type="date" name="visited_at_before" aria-label="To"', group)
+
+
+def test_the_field_worker_filter_offers_the_workers_whose_visits_the_user_sees(
+    client, field_worker_lebak, district_lebak, desa_lebak, desa_pandeglang
+):
+    field_worker_lebak.first_name, field_worker_lebak.last_name = "Siti", "Aminah"
+    field_worker_lebak.save()
+    colleague = make_user("pendamping_2", "field_worker", "Dinsos Banten", "36.02.01")
+    other = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
+    mine = _record(field_worker_lebak, HouseholdFactory(desa=desa_lebak))
+    theirs = _record(colleague, HouseholdFactory(desa=desa_lebak))
+    _record(other, HouseholdFactory(desa=desa_pandeglang))
+    make_user("pendamping_idle", "field_worker", "Dinsos Banten", "36.02.01")  # no visits
+    client.force_login(district_lebak)
+    page = client.get("/visits/list/")
+    field = page.context["form"]["worker"]
+    assert field.label == "Field worker"
+    choices = list(field.field.widget.choices)
+    # By name, only those who recorded a visit in the user's area (Pandeglang's is not here).
+    assert choices == [("", "Any field worker"), ("pendamping_2", "pendamping_2"),
+                       ("pendamping", "Siti Aminah")]  # fmt: skip
+    assert '<select name="worker"' in page.text
+    filtered = client.get("/visits/list/", {"worker": "pendamping"})
+    assert [v.pk for v in filtered.context["page"]] == [mine.pk]
+    assert '<option value="pendamping" selected>Siti Aminah</option>' in filtered.text
+    filtered = client.get("/visits/list/", {"worker": "pendamping_2"})
+    assert [v.pk for v in filtered.context["page"]] == [theirs.pk]
+    # Two people of the same name are told apart by their usernames.
+    colleague.first_name, colleague.last_name = "Siti", "Aminah"
+    colleague.save()
+    choices = list(client.get("/visits/list/").context["form"]["worker"].field.widget.choices)
+    assert [label for _value, label in choices[1:]] == [
+        "Siti Aminah (pendamping)",
+        "Siti Aminah (pendamping_2)",
+    ]
