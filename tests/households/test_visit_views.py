@@ -391,3 +391,18 @@ def test_the_field_worker_filter_offers_the_workers_whose_visits_the_user_sees(
         "Siti Aminah (pendamping)",
         "Siti Aminah (pendamping_2)",
     ]
+
+
+def test_the_member_change_row_labels_name_their_inputs(client, field_worker_lebak, desa_lebak):
+    household = HouseholdFactory(desa=desa_lebak)
+    client.force_login(field_worker_lebak)
+    html = client.get(f"/visits/record/?household={household.pk}").text
+    row = html.split('<template id="member-change-row">', 1)[1].split("</template>", 1)[0]
+    labels = re.findall(r"<label\b[^>]*>", row)
+    assert len(labels) == 11
+    for label in labels:
+        target = re.search(r'for="([^"]+)"', label)
+        assert target, label
+        assert "__row__" in target[1]  # made unique per row by visits.js
+        assert row.count(f'id="{target[1]}"') == 1
+    assert len(set(re.findall(r'id="([^"]+)"', row))) == 11
