@@ -6,11 +6,13 @@ this app never imports it. Without one every household counts as "registered". T
 computed in the database (last visit + cadence of the stage), so a list is one query.
 """
 
+from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import django_filters
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
     Count,
@@ -83,19 +85,32 @@ def schedule(qs: QuerySet[Household]) -> QuerySet[Household]:
     )
 
 
+def _due(user, soon_days: int | None) -> QuerySet[Household]:
+    soon = settings.VISIT_DUE_SOON_DAYS if soon_days is None else soon_days
+    horizon = timezone.now() + timedelta(days=soon)
+    return schedule(Household.objects.visible_to(user)).filter(due_at__lte=horizon)
+
+
 def due_list(user, *, soon_days: int | None = None) -> QuerySet[Household]:
     """The user's households due for a visit (overdue first, then due soon), most urgent first."""
-    soon = settings.VISIT_DUE_SOON_DAYS if soon_days is None else soon_days
     head = Member.objects.filter(
         household=OuterRef("pk"), relationship=c.Relationship.HEAD
     ).active()
-    horizon = timezone.now() + timedelta(days=soon)
     return (
-        schedule(Household.objects.visible_to(user))
-        .filter(due_at__lte=horizon)
+        _due(user, soon_days)
         .annotate(head_name=Subquery(head.values("name")[:1]))
         .select_related("desa")
         .order_by("due_at", "pk")
+    )
+
+
+def due_counts(user, *, soon_days: int | None = None) -> dict[str, int]:
+    """How many households `due_list` holds (``due``) and how many of them are overdue (due
+    before today, local time), over the whole list: one aggregate query."""
+    today = datetime.combine(timezone.localdate(), time.min)
+    return _due(user, soon_days).aggregate(
+        due=Count("pk"),
+        overdue=Count("pk", filter=Q(due_at__lt=timezone.make_aware(today))),
     )
 
 
@@ -152,10 +167,19 @@ class VisitFilter(django_filters.FilterSet):
         return queryset.filter(far) if value else queryset.exclude(far)
 
 
+def _with_head(qs: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Visits annotated with their household head's name (``head_name``; one subquery)."""
+    head = Member.objects.filter(
+        household=OuterRef("household_id"), relationship=c.Relationship.HEAD
+    ).active()
+    return qs.annotate(head_name=Subquery(head.values("name")[:1]))
+
+
 def visit_list(user, params=None) -> QuerySet[Visit]:
-    """Visible visits with their household, village and worker, in a constant number of queries."""
+    """Visible visits with their household (head's name, village) and worker, in a constant
+    number of queries."""
     qs = (
-        visits_visible_to(user)
+        _with_head(visits_visible_to(user))
         .select_related("household__desa", "worker")
         .annotate(photo_count=Count("photos"))
         .order_by("-visited_at", "-id")
@@ -165,10 +189,26 @@ def visit_list(user, params=None) -> QuerySet[Visit]:
     return qs
 
 
+def visit_workers(user) -> list[tuple[str, str]]:
+    """Who recorded the visits the user sees, as (username, name) sorted by name: the choices
+    of the list's field-worker filter. One query; a name two people share gets the username."""
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=visits_visible_to(user).order_by().values("worker_id"))
+        .values_list("username", "first_name", "last_name")
+    )
+    named = [(username, f"{first} {last}".strip() or username) for username, first, last in rows]
+    shared = Counter(name for _username, name in named)
+    return sorted(
+        ((u, f"{n} ({u})" if shared[n] > 1 and n != u else n) for u, n in named),
+        key=lambda row: (row[1].casefold(), row[0]),
+    )
+
+
 def visit_detail(user, pk: int) -> Visit:
     """One visible visit (Visit.DoesNotExist outside the user's scope)."""
     return (
-        visits_visible_to(user)
+        _with_head(visits_visible_to(user))
         .select_related("household__desa", "worker", "resolved_by")
         .prefetch_related("photos")
         .get(pk=pk)

@@ -47,6 +47,8 @@ from .selectors import household_list
 from .views import rupiah
 
 PAGE_SIZE = 25
+# Households on the visits-due page, and so on the phone's offline list: the most urgent ones.
+DUE_LIMIT = 200
 SUPERVISION_PERIODS = (7, 30, 90)
 
 
@@ -96,10 +98,11 @@ def due(request):
     access = _reader(request)
     now = timezone.now()
     active = Member.objects.active().order_by("id").only("pk", "name", "household_id")
+    counts = selectors.due_counts(request.user)
     households = list(
         selectors.due_list(request.user).prefetch_related(
             Prefetch("members", queryset=active, to_attr="active_members")
-        )[:200]
+        )[:DUE_LIMIT]
     )
     today = timezone.localdate()
     for household in households:
@@ -108,7 +111,9 @@ def due(request):
         household.days = (today - household.due_on).days
     context = {
         "households": households,
-        "overdue": sum(1 for h in households if h.is_overdue),
+        "overdue": counts["overdue"],
+        "due_total": counts["due"],
+        "cut": counts["due"] > len(households),
         "phone_data": [_phone_household(h, h.active_members) for h in households],
         "edits": access.edits_register,
         "now": now,
@@ -155,15 +160,17 @@ def record(request):
 # --- list, detail, supervision -----------------------------------------------------------------
 
 
-def _page_filters(form: forms.Form, access) -> forms.Form:
-    """The list's filters (the API's) worded for a person, with the districts they reach.
+def _page_filters(form: forms.Form, access, workers: list[tuple[str, str]]) -> forms.Form:
+    """The list's filters (the API's) worded for a person, with the districts they reach and
+    the field workers whose visits they see (by name; the API takes the username).
 
     The household id stays as a hidden filter (the household page links here with it); the
     village filter is left to the API: a district narrows the list enough on a page.
     """
     fields = form.fields
     fields["household"].widget = forms.HiddenInput()
-    fields["worker"].label = _("Field worker (username)")
+    fields["worker"].label = _("Field worker")
+    fields["worker"].widget = forms.Select(choices=[("", _("Any field worker")), *workers])
     fields["kecamatan"].queryset = reachable_regions(access, level=Level.DISTRICT)
     del fields["desa"]
     fields["far"].widget = forms.Select(
@@ -174,8 +181,10 @@ def _page_filters(form: forms.Form, access) -> forms.Form:
         ]
     )
     fields["visited_at"].label = _("Visited between")
-    for widget in fields["visited_at"].widget.widgets:
+    range_widgets = fields["visited_at"].widget.widgets
+    for widget, label in zip(range_widgets, (_("From"), _("To")), strict=True):
         widget.input_type = "date"
+        widget.attrs["aria-label"] = label
     return _style(form)
 
 
@@ -193,7 +202,7 @@ def visit_list(request):
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
         "query": page_query(params),
-        "form": _page_filters(filterset.form, access),
+        "form": _page_filters(filterset.form, access, selectors.visit_workers(request.user)),
         "far_metres": settings.VISIT_FAR_METRES,
     }
     template = "visits/partials/_table.html" if _partial(request) else "visits/list.html"

@@ -208,8 +208,16 @@
         el.classList.toggle("d-none", el.dataset.for.split(" ").indexOf(kind) < 0);
       });
     }
+    var rowCount = 0;
     form.querySelector("[data-add-change]").addEventListener("click", function () {
       var row = template.content.firstElementChild.cloneNode(true);
+      // Each row's labels name its own inputs: "__row__" in the template's ids becomes a number
+      // never used before on this page (rows removed keep theirs spent).
+      rowCount += 1;
+      row.querySelectorAll("[id]").forEach(function (el) { el.id = el.id.replace("__row__", rowCount); });
+      row.querySelectorAll("label[for]").forEach(function (el) {
+        el.htmlFor = el.htmlFor.replace("__row__", rowCount);
+      });
       var select = row.querySelector("[data-member-select]");
       household.members.forEach(function (m) {
         var option = document.createElement("option");

@@ -175,3 +175,67 @@ def test_a_visit_recorded_offline_reaches_the_server_once(
     assert browser.find_element("css selector", "[data-queue-panel]")
     _wait(lambda: _waiting(browser) == "0", what="an empty queue")
     assert Visit.objects.count() == 1
+
+
+LABELS_OF_ROWS = """
+return Array.prototype.map.call(document.querySelectorAll('[data-change-row]'), function (row) {
+  return Array.prototype.map.call(row.querySelectorAll('label'), function (label) {
+    var control = label.control;
+    return {text: label.textContent.trim(), id: label.htmlFor,
+            control: control ? control.dataset.f : null,
+            sameRow: !!control && control.closest('[data-change-row]') === row};
+  });
+});
+"""
+
+
+def test_member_change_rows_label_their_own_inputs(
+    browser, live_server, field_worker_and_household, settings
+):
+    from selenium.webdriver.support.select import Select  # the browser fixture checked selenium
+
+    settings.LANGUAGE_CODE = "en"
+    worker, household = field_worker_and_household
+    member = household.members.order_by("id").first()
+    client = Client()
+    client.force_login(worker)
+    base = live_server.url.replace("127.0.0.1", "localhost")
+    browser.get(f"{base}/health/")
+    browser.add_cookie(
+        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies["sessionid"].value}
+    )
+    browser.get(f"{base}/visits/record/?household={household.pk}")
+    form = _wait(lambda: browser.find_element("css selector", "[data-visit-form]"))
+    add = form.find_element("css selector", "[data-add-change]")
+    for _ in range(3):
+        _click(browser, add)
+    rows = browser.find_elements("css selector", "[data-change-row]")
+    _click(browser, rows[0].find_element("css selector", "[data-remove-change]"))
+    _click(browser, add)  # a new row after a removal does not take a number already used
+
+    labelled = browser.execute_script(LABELS_OF_ROWS)
+    assert len(labelled) == 3
+    ids = [label["id"] for row in labelled for label in row]
+    assert len(ids) == len(set(ids)) == 3 * 11
+    assert not [i for i in ids if "__row__" in i]
+    for row in labelled:
+        assert all(label["control"] and label["sameRow"] for label in row), row
+    assert labelled[0][0]["control"] == "change"
+
+    # Clicking a label reaches its own row's input, and the visit still carries the change.
+    last = browser.find_elements("css selector", "[data-change-row]")[-1]
+    Select(last.find_element("css selector", '[data-f="change"]')).select_by_value("work")
+    for row in browser.find_elements("css selector", "[data-change-row]")[:-1]:
+        _click(browser, row.find_element("css selector", "[data-remove-change]"))
+    Select(last.find_element("css selector", '[data-f="member"]')).select_by_value(str(member.pk))
+    Select(last.find_element("css selector", '[data-f="work_status"]')).select_by_value("working")
+    occupation = last.find_element("css selector", '[data-f="occupation"]')
+    label = last.find_element("css selector", f'label[for="{occupation.get_attribute("id")}"]')
+    _click(browser, label)
+    assert browser.switch_to.active_element == occupation
+    occupation.send_keys("Petani")
+    _click(browser, form.find_element("css selector", "[data-visit-submit]"))
+    _wait(lambda: Visit.objects.count() == 1, what="the visit on the server")
+    assert Visit.objects.get().member_changes == [
+        {"change": "work", "member": member.pk, "work_status": "working", "occupation": "Petani"}
+    ]

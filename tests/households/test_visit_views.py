@@ -2,6 +2,7 @@
 conflicts, supervision, photos and the service worker. Scoped: another area is 404."""
 
 import io
+import re
 import uuid
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from households import services as register
-from households import visits
+from households import visit_views, visits
 from households.models import Household, Visit
 from tests.conftest import make_user
 from tests.factories import HouseholdFactory
@@ -63,11 +64,40 @@ def test_the_due_page_lists_the_area_most_urgent_first_in_few_queries(
     assert response.status_code == 200
     order = [h.pk for h in response.context["households"]]
     assert order == [households[1].pk, households[3].pk, households[2].pk, households[0].pk]
+    assert response.context["overdue"] == 4
+    assert "4 households are overdue." in response.text
+    assert "data-due-cut" not in response.text  # all of them are shown
     data = response.context["phone_data"]
     assert data[0]["id"] == households[1].pk
     assert data[0]["members"][0]["name"]
     assert b'id="visit-due-data"' in response.content
     assert f"/visits/record/?household={households[1].pk}".encode() in response.content
+
+
+def test_the_due_page_counts_every_household_when_the_list_is_cut(
+    client, field_worker_lebak, desa_lebak, desa_pandeglang, monkeypatch,
+    django_assert_max_num_queries,
+):  # fmt: skip
+    monkeypatch.setattr(visit_views, "DUE_LIMIT", 3)
+    overdue = [HouseholdFactory(desa=desa_lebak) for _ in range(5)]
+    for days, household in zip((10, 20, 30, 40, 50), overdue, strict=True):
+        _overdue(household, days)
+    soon = [HouseholdFactory(desa=desa_lebak) for _ in range(2)]  # due within the week
+    _overdue(HouseholdFactory(desa=desa_pandeglang), 60)  # another area: not counted
+    client.force_login(field_worker_lebak)
+    with django_assert_max_num_queries(10):
+        response = client.get("/visits/")
+    assert response.status_code == 200
+    assert response.context["overdue"] == 5
+    assert response.context["due_total"] == 7
+    shown = [h.pk for h in response.context["households"]]
+    assert shown == [overdue[4].pk, overdue[3].pk, overdue[2].pk]  # the most urgent
+    assert [h["id"] for h in response.context["phone_data"]] == shown  # the phone's list too
+    assert not {h.pk for h in soon} & set(shown)
+    assert "5 households are overdue." in response.text
+    assert "Showing the 3 most urgent of 7 households due" in response.text
+    data = response.text.split('id="visit-due-data"', 1)[1].split("</script>", 1)[0]
+    assert data.count('"members"') == 3
 
 
 def test_the_visit_form_carries_the_household_and_refuses_other_areas(
@@ -90,21 +120,68 @@ def test_the_visit_form_carries_the_household_and_refuses_other_areas(
     assert client.get(f"/visits/record/?household={mine.pk}").status_code == 403
 
 
+def _head(household):
+    return household.members.get(relationship="head").name
+
+
+@pytest.mark.parametrize("rows", [2, 6])
 def test_the_visit_list_is_scoped_and_constant_in_queries(
-    client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_max_num_queries
+    rows, client, field_worker_lebak, desa_lebak, desa_pandeglang, django_assert_num_queries
 ):
-    for _ in range(4):
-        _record(field_worker_lebak, HouseholdFactory(desa=desa_lebak))
+    households = [HouseholdFactory(desa=desa_lebak) for _ in range(rows)]
+    for household in households:
+        _record(field_worker_lebak, household)
     other_worker = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
     hidden = _record(other_worker, HouseholdFactory(desa=desa_pandeglang))
     client.force_login(field_worker_lebak)
-    with django_assert_max_num_queries(12):
+    # The same number of queries for 2 rows as for 6 (the head's name is a subquery), one of
+    # them for the field-worker filter's choices.
+    with django_assert_num_queries(7):
         response = client.get("/visits/list/")
     assert response.status_code == 200
-    assert response.context["page"].paginator.count == 4
+    assert response.context["page"].paginator.count == rows
+    html = response.text
+    for household in households:
+        assert f'href="/households/{household.pk}/">{_head(household)}</a>' in html
+    assert f">#{households[0].pk}<" not in html
     assert client.get(f"/visits/{hidden.pk}/").status_code == 404
     partial = client.get("/visits/list/", HTTP_HX_REQUEST="true")
     assert b"<html" not in partial.content
+
+
+def test_the_visit_page_names_the_household_head_not_ids_or_versions(
+    client, field_worker_lebak, district_lebak, desa_lebak, django_assert_max_num_queries
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    loaded = household.version
+    register.household_update(actor=district_lebak, household=household, monthly_income=10)
+    visit = _record(field_worker_lebak, household, household_version=loaded, monthly_income=20)
+    household.refresh_from_db()
+    assert visit.household_version == loaded < household.version
+    assert visit.conflict_status == "open"
+    client.force_login(district_lebak)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/visits/{visit.pk}/")
+    assert page.status_code == 200
+    html = page.text
+    heading = html.split('<h1 class="h4">', 1)[1].split("</h1>", 1)[0]
+    assert f'<a href="/households/{household.pk}/">{_head(household)}</a>' in heading
+    assert f"#{household.pk}" not in heading
+    assert "household version seen" not in html
+    # A conflict is explained in words, without version numbers.
+    assert "changed on the server after the phone loaded it" in html
+    assert "version" not in html.split("<main", 1)[1].split("</main>", 1)[0].lower()
+
+
+def test_a_household_without_a_head_is_said_so_on_the_visit_pages(
+    client, field_worker_lebak, desa_lebak
+):
+    household = HouseholdFactory(desa=desa_lebak)
+    household.members.update(status="left")
+    visit = _record(field_worker_lebak, household)
+    client.force_login(field_worker_lebak)
+    assert "(no head)" in client.get(f"/visits/{visit.pk}/").text
+    assert "(no head)" in client.get("/visits/list/").text
 
 
 def test_a_conflict_is_resolved_on_the_visit_page(
@@ -264,3 +341,68 @@ def test_the_list_filters_read_plainly_and_offer_only_reachable_districts(
     assert 'type="date" name="visited_at_after"' in html
     assert "Far from the household" in html
     assert "visited_at_after, visited_at_before" not in html
+
+
+def test_the_date_range_filter_is_a_named_group_of_two_labelled_inputs(client, district_lebak):
+    client.force_login(district_lebak)
+    html = client.get("/visits/list/").text
+    form = html.split('role="search"', 1)[1].split("</form>", 1)[0]
+    assert 'for=""' not in form
+    for target in re.findall(r'<label[^>]* for="([^"]+)"', form):
+        assert f'id="{target}"' in form
+    group = form.split("<fieldset", 1)[1].split("</fieldset>", 1)[0]
+    assert "<legend" in group
+    assert "Visited between</legend>" in group
+    assert 'class="filter-inputs"' in group
+    assert re.search(r'<input type="date" name="visited_at_after" aria-label="From"', group)
+    assert re.search(r'<input type="date" name="visited_at_before" aria-label="To"', group)
+
+
+def test_the_field_worker_filter_offers_the_workers_whose_visits_the_user_sees(
+    client, field_worker_lebak, district_lebak, desa_lebak, desa_pandeglang
+):
+    field_worker_lebak.first_name, field_worker_lebak.last_name = "Siti", "Aminah"
+    field_worker_lebak.save()
+    colleague = make_user("pendamping_2", "field_worker", "Dinsos Banten", "36.02.01")
+    other = make_user("pendamping_pdg", "field_worker", "Dinsos Banten", "36.01.01")
+    mine = _record(field_worker_lebak, HouseholdFactory(desa=desa_lebak))
+    theirs = _record(colleague, HouseholdFactory(desa=desa_lebak))
+    _record(other, HouseholdFactory(desa=desa_pandeglang))
+    make_user("pendamping_idle", "field_worker", "Dinsos Banten", "36.02.01")  # no visits
+    client.force_login(district_lebak)
+    page = client.get("/visits/list/")
+    field = page.context["form"]["worker"]
+    assert field.label == "Field worker"
+    choices = list(field.field.widget.choices)
+    # By name, only those who recorded a visit in the user's area (Pandeglang's is not here).
+    assert choices == [("", "Any field worker"), ("pendamping_2", "pendamping_2"),
+                       ("pendamping", "Siti Aminah")]  # fmt: skip
+    assert '<select name="worker"' in page.text
+    filtered = client.get("/visits/list/", {"worker": "pendamping"})
+    assert [v.pk for v in filtered.context["page"]] == [mine.pk]
+    assert '<option value="pendamping" selected>Siti Aminah</option>' in filtered.text
+    filtered = client.get("/visits/list/", {"worker": "pendamping_2"})
+    assert [v.pk for v in filtered.context["page"]] == [theirs.pk]
+    # Two people of the same name are told apart by their usernames.
+    colleague.first_name, colleague.last_name = "Siti", "Aminah"
+    colleague.save()
+    choices = list(client.get("/visits/list/").context["form"]["worker"].field.widget.choices)
+    assert [label for _value, label in choices[1:]] == [
+        "Siti Aminah (pendamping)",
+        "Siti Aminah (pendamping_2)",
+    ]
+
+
+def test_the_member_change_row_labels_name_their_inputs(client, field_worker_lebak, desa_lebak):
+    household = HouseholdFactory(desa=desa_lebak)
+    client.force_login(field_worker_lebak)
+    html = client.get(f"/visits/record/?household={household.pk}").text
+    row = html.split('<template id="member-change-row">', 1)[1].split("</template>", 1)[0]
+    labels = re.findall(r"<label\b[^>]*>", row)
+    assert len(labels) == 11
+    for label in labels:
+        target = re.search(r'for="([^"]+)"', label)
+        assert target, label
+        assert "__row__" in target[1]  # made unique per row by visits.js
+        assert row.count(f'id="{target[1]}"') == 1
+    assert len(set(re.findall(r'id="([^"]+)"', row))) == 11
