@@ -333,3 +333,25 @@ def test_a_refused_group_status_change_is_shown_next_to_the_field(
     assert GroupStatusChange.objects.count() == before
     group.refresh_from_db()
     assert group.status == "active"
+
+
+# --- phones and names ------------------------------------------------------------------------
+
+
+def wrapper(html: str, text: str) -> str:
+    """The tag just before the table that contains `text`."""
+    for match in re.finditer(r"(<[^>]+>)\s*<table\b.*?</table>", html, re.S):
+        if text in match.group(0):
+            return match.group(1)
+    raise AssertionError(f"no table with {text!r}")
+
+
+def test_wide_tables_scroll_on_a_phone(client, province_admin, group, loan):
+    client.force_login(province_admin)
+    page = get(client, "detail", group.pk).content.decode()
+    assert wrapper(page, "Paid back") == '<div class="table-responsive">'
+    board = get(client, "kur_board").content.decode()
+    assert "Kabupaten Lebak" in board
+    tables = re.findall(r"(<[^>]+>)\s*<table\b", board)
+    assert len(tables) == 2  # per bank, per kabupaten/kota
+    assert set(tables) == {'<div class="table-responsive">'}
