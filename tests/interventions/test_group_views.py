@@ -355,3 +355,30 @@ def test_wide_tables_scroll_on_a_phone(client, province_admin, group, loan):
     tables = re.findall(r"(<[^>]+>)\s*<table\b", board)
     assert len(tables) == 2  # per bank, per kabupaten/kota
     assert set(tables) == {'<div class="table-responsive">'}
+
+
+def test_people_are_named_by_their_full_name(client, field_worker_lebak, group, loan):
+    type(field_worker_lebak).objects.filter(pk=field_worker_lebak.pk).update(
+        first_name="Siti", last_name="Pendamping"
+    )
+    officer = bank_officer("BRI")
+    type(officer).objects.filter(pk=officer.pk).update(first_name="Budi", last_name="Bank")
+    first = loan.instalments.order_by("number").first()
+    kur.repayment_record(
+        actor=officer, application=loan, paid_on=timezone.localdate(), amount=first.amount
+    )
+    client.force_login(field_worker_lebak)
+    detail = get(client, "kur_detail", loan.pk).content.decode()
+    moves = detail[detail.index("Moves</h2>") : detail.index("Repayment schedule")]
+    assert "Siti Pendamping" in moves
+    assert "Budi Bank" in moves
+    assert officer.username not in moves
+    repayments = detail[detail.index("Repayments</h2>") :]
+    assert "Budi Bank" in repayments
+    assert officer.username not in repayments
+    page = get(client, "detail", group.pk).content.decode()
+    log = page[page.index("Founded on") : page.index("Business records")]
+    assert "Siti Pendamping" in log  # facilitator and the actor of the status log
+    assert f"· {field_worker_lebak.username}" not in log
+    listed = get(client, "list").content.decode()
+    assert "Siti Pendamping" in listed
