@@ -543,7 +543,7 @@ class KurApplicationViewSet(
 
     @extend_schema(
         summary="Move the application (submitted; the bank: approved, rejected, disbursed, "
-        "defaulted)",
+        "in arrears when it has arrears, defaulted; a note for rejected, in arrears, defaulted)",
         request=KurMoveInputSerializer,
         responses={200: KurDetailSerializer, **ERRORS},
     )

@@ -17,6 +17,7 @@ from .forms import FormMixin
 from .models import GroupKind, GroupRole, GroupStatus, KurScheme, KurStatus
 
 DATE = {"type": "date"}
+CHOOSE = _("Choose…")
 
 
 def _date_field(label, required=True, **kwargs):
@@ -92,8 +93,33 @@ class MemberAddForm(FormMixin, forms.Form):
         self.fields["member"].label_from_instance = lambda m: f"{m.name} · #{m.household_id}"
 
 
-class StatusForm(FormMixin, forms.Form):
-    to_status = forms.ChoiceField(label=_("New status"), choices=GroupStatus.choices)
+class MoveMixin:
+    """A status move: nothing chosen at first, and the reason marked as the service needs it.
+
+    Whether a reason is needed is the service's rule, and its message appears next to the field:
+    ``offer`` runs when the page is drawn, after any validation, and changes only what is shown.
+    """
+
+    reason_field = "reason"
+
+    def offer(self, choices, *, needs_reason) -> None:
+        """Offer `choices` (the moves the user may make now; the service checks again) after a
+        blank one. The reason is marked required when every one of them needs it, or its help
+        says for which it is."""
+        self.fields["to_status"].choices = [("", CHOOSE), *choices]
+        needed = [str(label) for value, label in choices if value in needs_reason]
+        field = self.fields[self.reason_field]
+        if needed and len(needed) == len(choices):
+            field.required = True
+        elif needed:
+            field.help_text = _("Required for: %(statuses)s.") % {"statuses": ", ".join(needed)}
+            self[self.reason_field].help_text = field.help_text  # a bound form copied it
+
+
+class StatusForm(MoveMixin, FormMixin, forms.Form):
+    to_status = forms.ChoiceField(
+        label=_("New status"), choices=[("", CHOOSE), *GroupStatus.choices]
+    )
     reason = forms.CharField(
         label=_("Reason"), required=False, max_length=2000, widget=forms.TextInput()
     )
@@ -124,8 +150,10 @@ class KurForm(FormMixin, forms.Form):
     )
 
 
-class KurMoveForm(FormMixin, forms.Form):
-    to_status = forms.ChoiceField(label=_("Move to"), choices=KurStatus.choices)
+class KurMoveForm(MoveMixin, FormMixin, forms.Form):
+    reason_field = "note"
+
+    to_status = forms.ChoiceField(label=_("Move to"), choices=[("", CHOOSE), *KurStatus.choices])
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
     disbursed_on = _date_field(
         _("Disbursed on"), required=False, help_text=_("Only when disbursing; empty: today.")

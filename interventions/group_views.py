@@ -180,11 +180,11 @@ def _group_page(request, group: BusinessGroup, *, forms_=None, status=200):
 def _status_form(group: BusinessGroup, form: StatusForm | None) -> StatusForm:
     """Only the moves the group's status allows are offered (the service checks again)."""
     form = form or StatusForm()
+    if not isinstance(form, StatusForm):  # a refused "leaves" shows its error here
+        return form
     allowed = group_services.STATUS_MOVES[GroupStatus(group.status)]
     choices = [(value, label) for value, label in GroupStatus.choices if value in allowed]
-    if form.is_bound:
-        return form
-    form.fields["to_status"].choices = choices
+    form.offer(choices, needs_reason=group_services.REASON_MOVES)
     return form
 
 
@@ -397,7 +397,7 @@ def _kur_page(request, application, *, forms_=None, status=200):
     }
     choices = [(s, KurStatus(s).label) for s in KurStatus.values if s in allowed]
     move_form = forms_.get("move") or KurMoveForm()
-    move_form.fields["to_status"].choices = choices or [("", "—")]
+    move_form.offer(choices, needs_reason=kur_services.REASON_MOVES)
     context = {
         "application": application,
         "instalments": list(application.instalments.all()),
@@ -436,7 +436,6 @@ def kur_move(request, pk):
     _reader(request)
     application = _visible_application(request, pk)
     form = KurMoveForm(request.POST)
-    form.fields["to_status"].choices = KurStatus.choices
     status = 200
     if form.is_valid():
         result, status = run_on_form(

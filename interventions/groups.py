@@ -58,6 +58,8 @@ STATUS_MOVES = {
     GroupStatus.DORMANT: {GroupStatus.ACTIVE, GroupStatus.DISSOLVED},
     GroupStatus.DISSOLVED: set(),
 }
+# Moves that need a reason.
+REASON_MOVES = frozenset({GroupStatus.DORMANT, GroupStatus.DISSOLVED})
 OFFICE_ROLES = (GroupRole.CHAIR, GroupRole.TREASURER, GroupRole.SECRETARY)
 PATHWAY_STATES = (TIER2, TIER3)
 
@@ -334,7 +336,7 @@ def group_status_change(
                 _("A %(current)s group cannot become %(to)s.")
                 % {"current": labels[locked.status].lower(), "to": labels[to_status].lower()}
             ]
-        if to_status in (GroupStatus.DORMANT, GroupStatus.DISSOLVED) and not reason:
+        if to_status in REASON_MOVES and not reason:
             errors["reason"] = [_("Give a reason.")]
         if to_status == GroupStatus.ACTIVE and "to_status" not in errors:
             minimum = size_limits()[0]

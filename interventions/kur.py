@@ -8,7 +8,8 @@ Pipeline (each move a ``KurStatusChange`` with who and when; any other move is r
 Schemes are data (``KurScheme``: ceiling, interest by loan number, most loans); an amount above
 the scheme's ceiling is refused. Disbursement writes the schedule: flat interest, whole rupiah,
 the last instalment absorbs the rounding. A repayment before disbursement is refused. Arrears
-are computed from the schedule and the repayments (``arrears``); the daily check
+are computed from the schedule and the repayments (``arrears``); a loan moves into arrears by
+hand only when it has some, and rejected, in arrears and defaulted need a reason; the daily check
 (``kur_arrears_check``) moves a loan into arrears and raises a follow-up for the field worker
 after ``KUR_ARREARS_FOLLOW_UP_DAYS`` days, and back to repaying once it has caught up.
 """
@@ -67,6 +68,8 @@ MOVES: dict[str, frozenset[str]] = {
 # Moves a person makes by hand (the others follow from repayments and the daily check).
 BANK_MOVES = frozenset({S.APPROVED, S.REJECTED, S.DISBURSED, S.DEFAULTED})
 PREPARER_MOVES = frozenset({S.SUBMITTED})
+# Moves that need a reason (the note).
+REASON_MOVES = frozenset({S.REJECTED, S.IN_ARREARS, S.DEFAULTED})
 LOAN_STATES = (S.DISBURSED, S.REPAYING, S.IN_ARREARS, S.DEFAULTED)
 COUNTED_LOANS = (S.DISBURSED, S.REPAYING, S.IN_ARREARS, S.DEFAULTED, S.REPAID)
 
@@ -367,12 +370,16 @@ def kur_application_move(
         )
         if day is not None and day > timezone.localdate():
             errors["disbursed_on"] = [_("The disbursement date cannot be in the future.")]
-    if to_status in (S.REJECTED, S.DEFAULTED) and not note:
+    if to_status in REASON_MOVES and not note:
         errors["note"] = [_("Give a reason.")]
     with transaction.atomic():
         locked = KurApplication.objects.select_for_update().get(pk=application.pk)
         if to_status not in MOVES[KurStatus(locked.status)]:
             errors["to_status"] = [_illegal(locked.status, to_status)]
+        elif to_status == S.IN_ARREARS and application_arrears(locked).amount == 0:
+            errors["to_status"] = [
+                _("The loan cannot be in arrears: nothing due by today is unpaid.")
+            ]
         if errors:
             raise ValidationError(errors)
         if to_status == S.DISBURSED:

@@ -10,12 +10,13 @@ from interventions.models import (
     Graduation,
     GroupMembership,
     KurApplication,
+    KurStatusChange,
     Repayment,
 )
 from opd.models import Role
 from tests.conftest import make_user
 
-from .tier3 import bank, bank_officer, make_group, scheme, tier2_person
+from .tier3 import bank, bank_officer, clock, make_group, scheme, tier2_person  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +265,53 @@ def test_an_implausible_founding_date_is_a_field_error(
     assert response.status_code == 400
     assert message in " ".join(response.json()["founded_on"])
     assert not BusinessGroup.objects.filter(name="KUBE Lama").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({}, {"to_status": ["This field is required."]}),
+        (
+            {"to_status": "in_arrears"},
+            {
+                "note": ["Give a reason."],
+                "to_status": ["The loan cannot be in arrears: nothing due by today is unpaid."],
+            },
+        ),
+        (
+            {"to_status": "in_arrears", "note": "Late"},
+            {"to_status": ["The loan cannot be in arrears: nothing due by today is unpaid."]},
+        ),
+    ],
+)
+def test_a_refused_kur_move_is_400_with_the_field_and_nothing_written(
+    api, field_worker_lebak, group, data, errors
+):
+    application, officer = disbursed_loan(group, field_worker_lebak)
+    before = KurStatusChange.objects.count()
+    api.force_authenticate(officer)
+    response = api.post(f"/api/v1/kur-applications/{application.pk}/move/", data, format="json")
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert KurStatusChange.objects.count() == before
+    application.refresh_from_db()
+    assert application.status == "disbursed"
+
+
+def test_a_loan_behind_its_schedule_moves_into_arrears_with_a_note(
+    api,
+    field_worker_lebak,
+    group,
+    clock,  # noqa: F811
+):
+    application, officer = disbursed_loan(group, field_worker_lebak)
+    clock.at(40)  # the first instalment is due and unpaid
+    api.force_authenticate(officer)
+    url = f"/api/v1/kur-applications/{application.pk}/move/"
+    refused = api.post(url, {"to_status": "in_arrears"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"note": ["Give a reason."]}
+    moved = api.post(url, {"to_status": "in_arrears", "note": "Late"}, format="json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["status"] == "in_arrears"
+    assert moved.json()["moves"][-1]["note"] == "Late"

@@ -1,13 +1,22 @@
 """Tier 3 pages: groups, KUR board and detail, graduations, follow-ups."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from interventions import groups, kur
-from interventions.models import FollowUp, Graduation, GroupMembership, KurApplication
+from interventions.models import (
+    FollowUp,
+    Graduation,
+    GroupMembership,
+    GroupStatusChange,
+    KurApplication,
+    KurStatusChange,
+)
 
-from .tier3 import bank, bank_officer, make_group, scheme, tier2_person
+from .tier3 import bank, bank_officer, clock, make_group, scheme, tier2_person  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +220,165 @@ def test_a_group_without_a_facilitator_opens(client, province_admin, group):
     page = get(client, "detail", group.pk)
     assert page.status_code == 200
     assert "Facilitator" in page.content.decode()
+
+
+# --- move forms: nothing chosen at first, the reason marked as the service needs it ----------
+
+STAR = '<span class="text-danger" aria-hidden="true">*</span>'
+
+
+def options(html: str, name: str) -> list[str]:
+    """The options of the select `name`, as rendered."""
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r"<option[^>]*>[^<]*</option>", select.group(1))
+
+
+def label(html: str, field: str) -> str:
+    return re.search(rf'<label[^>]*for="id_{field}">(.*?)</label>', html, re.S).group(1)
+
+
+def error(html: str, field: str) -> str:
+    return re.search(rf'id="id_{field}_error">([^<]*)<', html).group(1)
+
+
+def test_the_kur_move_select_starts_blank_and_says_when_a_note_is_needed(client, loan):
+    client.force_login(bank_officer("BRI"))
+    page = get(client, "kur_detail", loan.pk).content.decode()
+    assert options(page, "to_status") == [
+        '<option value="" selected>Choose…</option>',
+        '<option value="repaying">Repaying</option>',
+        '<option value="in_arrears">In arrears</option>',
+        '<option value="repaid">Repaid</option>',
+    ]
+    assert STAR in label(page, "to_status")
+    assert STAR not in label(page, "note")  # repaying and repaid need none
+    assert 'id="id_note_helptext">Required for: In arrears.<' in page
+
+
+def test_an_empty_kur_move_is_refused_next_to_the_field(client, loan):
+    client.force_login(bank_officer("BRI"))
+    before = KurStatusChange.objects.count()
+    response = client.post(reverse("groups:kur_move", args=[loan.pk]), {"to_status": ""})
+    assert response.status_code == 200
+    assert error(response.content.decode(), "to_status") == "This field is required."
+    assert KurStatusChange.objects.count() == before
+    loan.refresh_from_db()
+    assert loan.status == "disbursed"
+
+
+def test_a_kur_move_into_arrears_needs_arrears_and_a_note_on_the_page(
+    client,
+    loan,
+    clock,  # noqa: F811
+):
+    client.force_login(bank_officer("BRI"))
+    url = reverse("groups:kur_move", args=[loan.pk])
+    before = KurStatusChange.objects.count()
+    response = client.post(url, {"to_status": "in_arrears", "note": "Late"})
+    assert response.status_code == 200
+    assert (
+        error(response.content.decode(), "to_status")
+        == "The loan cannot be in arrears: nothing due by today is unpaid."
+    )
+    clock.at(40)  # the first instalment is due and unpaid
+    client.force_login(bank_officer("BRI"))  # the session of 40 days ago has expired
+    response = client.post(url, {"to_status": "in_arrears"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert error(html, "note") == "Give a reason."
+    assert 'id="id_note_helptext">Required for: In arrears.<' in html  # still said
+    assert KurStatusChange.objects.count() == before
+    loan.refresh_from_db()
+    assert loan.status == "disbursed"
+    assert client.post(url, {"to_status": "in_arrears", "note": "Late"}).status_code == 302
+    loan.refresh_from_db()
+    assert loan.status == "in_arrears"
+
+
+def test_the_group_status_select_starts_blank_and_marks_the_reason(
+    client, field_worker_lebak, desa_lebak, group
+):
+    client.force_login(field_worker_lebak)
+    page = get(client, "detail", group.pk).content.decode()
+    assert options(page, "to_status") == [
+        '<option value="" selected>Choose…</option>',
+        '<option value="dormant">Dormant</option>',
+        '<option value="dissolved">Dissolved</option>',
+    ]
+    assert STAR in label(page, "reason")  # both moves of an active group need one
+    forming = make_group(field_worker_lebak, desa_lebak, members=0, activate=False)
+    page = get(client, "detail", forming.pk).content.decode()
+    assert [o.split('"')[1] for o in options(page, "to_status")] == ["", "active", "dissolved"]
+    assert STAR not in label(page, "reason")  # becoming active needs none
+    assert 'id="id_reason_helptext">Required for: Dissolved.<' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"to_status": "", "reason": ""}, "to_status", "This field is required."),
+        ({"to_status": "dormant", "reason": " "}, "reason", "Give a reason."),
+    ],
+)
+def test_a_refused_group_status_change_is_shown_next_to_the_field(
+    client, field_worker_lebak, group, data, field, message
+):
+    client.force_login(field_worker_lebak)
+    before = GroupStatusChange.objects.count()
+    response = client.post(reverse("groups:status", args=[group.pk]), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert error(html, field) == message
+    assert STAR in label(html, "reason")  # still marked on the form shown again
+    assert GroupStatusChange.objects.count() == before
+    group.refresh_from_db()
+    assert group.status == "active"
+
+
+# --- phones and names ------------------------------------------------------------------------
+
+
+def wrapper(html: str, text: str) -> str:
+    """The tag just before the table that contains `text`."""
+    for match in re.finditer(r"(<[^>]+>)\s*<table\b.*?</table>", html, re.S):
+        if text in match.group(0):
+            return match.group(1)
+    raise AssertionError(f"no table with {text!r}")
+
+
+def test_wide_tables_scroll_on_a_phone(client, province_admin, group, loan):
+    client.force_login(province_admin)
+    page = get(client, "detail", group.pk).content.decode()
+    assert wrapper(page, "Paid back") == '<div class="table-responsive">'
+    board = get(client, "kur_board").content.decode()
+    assert "Kabupaten Lebak" in board
+    tables = re.findall(r"(<[^>]+>)\s*<table\b", board)
+    assert len(tables) == 2  # per bank, per kabupaten/kota
+    assert set(tables) == {'<div class="table-responsive">'}
+
+
+def test_people_are_named_by_their_full_name(client, field_worker_lebak, group, loan):
+    type(field_worker_lebak).objects.filter(pk=field_worker_lebak.pk).update(
+        first_name="Siti", last_name="Pendamping"
+    )
+    officer = bank_officer("BRI")
+    type(officer).objects.filter(pk=officer.pk).update(first_name="Budi", last_name="Bank")
+    first = loan.instalments.order_by("number").first()
+    kur.repayment_record(
+        actor=officer, application=loan, paid_on=timezone.localdate(), amount=first.amount
+    )
+    client.force_login(field_worker_lebak)
+    detail = get(client, "kur_detail", loan.pk).content.decode()
+    moves = detail[detail.index("Moves</h2>") : detail.index("Repayment schedule")]
+    assert "Siti Pendamping" in moves
+    assert "Budi Bank" in moves
+    assert officer.username not in moves
+    repayments = detail[detail.index("Repayments</h2>") :]
+    assert "Budi Bank" in repayments
+    assert officer.username not in repayments
+    page = get(client, "detail", group.pk).content.decode()
+    log = page[page.index("Founded on") : page.index("Business records")]
+    assert "Siti Pendamping" in log  # facilitator and the actor of the status log
+    assert f"· {field_worker_lebak.username}" not in log
+    listed = get(client, "list").content.decode()
+    assert "Siti Pendamping" in listed

@@ -160,3 +160,93 @@ def test_schemes_are_seeded_from_domain_with_their_source(db):
         "kecil": (500_000_000, [600, 700, 800, 900], None),
     }
     assert all("Permenko Perekonomian 1/2023" in s.source for s in KurScheme.objects.all())
+
+
+def test_a_move_into_arrears_needs_arrears_and_a_reason(
+    db,
+    desa_lebak,
+    field_worker_lebak,
+    clock,  # noqa: F811
+):
+    group = make_group(field_worker_lebak, desa_lebak)
+    officer = bank_officer("BRI")
+    application = kur.kur_application_create(
+        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
+        tenor_months=3, purpose="Modal",
+    )  # fmt: skip
+    kur.kur_application_move(
+        actor=field_worker_lebak, application=application, to_status="submitted"
+    )
+    kur.kur_application_move(actor=officer, application=application, to_status="approved")
+    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    before = KurStatusChange.objects.count()
+    with pytest.raises(ValidationError) as exc:  # nothing due yet, and no reason
+        kur.kur_application_move(actor=officer, application=application, to_status="in_arrears")
+    assert exc.value.message_dict == {
+        "note": ["Give a reason."],
+        "to_status": ["The loan cannot be in arrears: nothing due by today is unpaid."],
+    }
+    clock.at(40)  # the first instalment is due and unpaid
+    with pytest.raises(ValidationError) as exc:
+        kur.kur_application_move(actor=officer, application=application, to_status="in_arrears")
+    assert exc.value.message_dict == {"note": ["Give a reason."]}
+    assert KurStatusChange.objects.count() == before
+    application.refresh_from_db()
+    assert application.status == "disbursed"
+    kur.kur_application_move(
+        actor=officer, application=application, to_status="in_arrears", note="Not paid"
+    )
+    assert application.status == "in_arrears"
+    assert application.status_changes.last().note == "Not paid"
+
+
+def test_a_loan_that_caught_up_cannot_be_put_into_arrears(
+    db,
+    desa_lebak,
+    field_worker_lebak,
+    clock,  # noqa: F811
+):
+    group = make_group(field_worker_lebak, desa_lebak)
+    officer = bank_officer("BRI")
+    application = kur.kur_application_create(
+        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
+        tenor_months=3, purpose="Modal",
+    )  # fmt: skip
+    kur.kur_application_move(
+        actor=field_worker_lebak, application=application, to_status="submitted"
+    )
+    kur.kur_application_move(actor=officer, application=application, to_status="approved")
+    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    today = clock.at(40)
+    due = kur.application_arrears(application).amount
+    kur.repayment_record(actor=officer, application=application, paid_on=today, amount=due)
+    application.refresh_from_db()
+    assert application.status == "repaying"
+    with pytest.raises(ValidationError) as exc:
+        kur.kur_application_move(
+            actor=officer, application=application, to_status="in_arrears", note="Late"
+        )
+    assert "nothing due by today is unpaid" in exc.value.message_dict["to_status"][0]
+    application.refresh_from_db()
+    assert application.status == "repaying"
+
+
+def test_a_rejection_needs_a_reason(db, desa_lebak, field_worker_lebak):
+    group = make_group(field_worker_lebak, desa_lebak)
+    application = kur.kur_application_create(
+        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=2_000_000,
+        tenor_months=4, purpose="Modal",
+    )  # fmt: skip
+    kur.kur_application_move(
+        actor=field_worker_lebak, application=application, to_status="submitted"
+    )
+    officer = bank_officer("BRI")
+    with pytest.raises(ValidationError) as exc:
+        kur.kur_application_move(actor=officer, application=application, to_status="rejected")
+    assert exc.value.message_dict == {"note": ["Give a reason."]}
+    application.refresh_from_db()
+    assert application.status == "submitted"
+    kur.kur_application_move(
+        actor=officer, application=application, to_status="rejected", note="No business plan"
+    )
+    assert application.status == "rejected"
