@@ -218,6 +218,10 @@ def test_a_conflict_is_resolved_on_the_visit_page(
     visit.refresh_from_db()
     assert visit.conflict_status == "resolved"
     assert visit.conflicts[0]["outcome"] == "visit"
+    district_lebak.first_name, district_lebak.last_name = "Siti", "Rahma"
+    district_lebak.save()
+    page = client.get(f"/visits/{visit.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Resolved by Siti Rahma on" in page  # the person, not the username
 
 
 def test_supervision_counts_overdue_conflicts_and_far_points(
