@@ -8,6 +8,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import BLANK_CHOICE_DASH
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -33,11 +34,15 @@ MEMBER_KEY = re.compile(r"members\[(\d+)\]\.(\w+)")
 
 
 class BootstrapMixin:
-    """Bootstrap 5 classes on every widget (Django adds aria-invalid to fields with errors)."""
+    """Bootstrap 5 classes on every widget (Django adds aria-invalid to fields with errors), and
+    a select's empty choice in words instead of Django's "---------"."""
+
+    blank_label = _("Choose…")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            name_the_blank(field, self.blank_label)
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
@@ -46,6 +51,18 @@ class BootstrapMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+def name_the_blank(field: forms.Field, label) -> None:
+    """Replace Django's "---------" empty choice of a select with `label`."""
+    dash = BLANK_CHOICE_DASH[0][1]
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label == dash:
+            field.empty_label = label
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(field.choices)
+        if choices and choices[0] == ("", dash):
+            field.choices = [("", label), *choices[1:]]
 
 
 class ShapeOnlyModelForm(BootstrapMixin, forms.ModelForm):
@@ -158,6 +175,8 @@ def clean_region_params(params):
 
 class HouseholdSearchForm(RegionSelectsMixin, BootstrapMixin, forms.Form):
     """The list's search box and filters (rendering only: HouseholdFilter does the filtering)."""
+
+    blank_label = _("All")
 
     q = forms.CharField(
         label=_("Search"),

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy
 
+from households.forms import name_the_blank
 from povertycase.views_util import run_service
 
 from .forms import FormMixin
@@ -94,6 +95,7 @@ def is_partial(request) -> bool:
 def style_filter_form(form: forms.Form) -> forms.Form:
     """The small Bootstrap controls of a list page's filter bar."""
     for field in form.fields.values():
+        name_the_blank(field, gettext_lazy("All"))
         if isinstance(field.widget, forms.Select):
             field.widget.attrs["class"] = "form-select form-select-sm"
         else:

@@ -123,6 +123,8 @@ AXES_RESET_ON_SUCCESS = True
 
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Indonesian")), ("en", _("English"))]
+# A filter's empty choice (django-filter), where a filter does not name its own.
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True

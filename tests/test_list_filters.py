@@ -59,3 +59,13 @@ def test_a_range_field_is_a_fieldset_named_by_its_legend(client, province_admin)
     assert re.search(r"<legend[^>]*>Visited between</legend>", groups[0])
     inputs = re.findall(r'<input type="date" name="(visited_at_\w+)"', groups[0])
     assert inputs == ["visited_at_after", "visited_at_before"]
+
+
+@pytest.mark.parametrize("url", [*LIST_PAGES, "/households/", "/households/new/"])
+def test_no_select_offers_a_row_of_dashes(url, client, province_admin):
+    """An empty choice says what it means ("All" in a filter, "Choose…" in a form)."""
+    client.force_login(province_admin)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert "---------" not in response.text
+    assert ">All<" in response.text or ">Choose…<" in response.text
