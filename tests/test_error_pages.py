@@ -1,5 +1,6 @@
 """Error pages: a person who reaches a refusal or a missing page keeps the menu and a way on."""
 
+from django.conf import settings
 from django.urls import reverse
 from django.views.defaults import server_error
 
@@ -41,3 +42,21 @@ def test_agency_and_bank_officers_start_from_their_work(client, opd_officer):
     client.force_login(bank_officer("BRI"))
     assert client.get(reverse("home")).url == reverse("groups:kur_board")
     assert client.get(reverse("groups:kur_board")).status_code == 200
+
+
+def test_every_page_names_its_icon(client, csr_partner):
+    client.force_login(csr_partner)
+    page = client.get(reverse("pledges:dashboard")).text
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    assert (settings.BASE_DIR / "static" / "favicon.svg").is_file()
+
+
+def test_the_api_link_is_for_administrators(client, province_admin, field_worker_lebak):
+    docs = f'href="{reverse("api-docs")}"'
+    assert docs in client_page(client, province_admin)
+    assert docs not in client_page(client, field_worker_lebak)
+
+
+def client_page(client, user) -> str:
+    client.force_login(user)
+    return client.get(reverse("households:list")).text

@@ -304,6 +304,27 @@ def test_pages_include_the_offline_queue_for_signed_in_users(client, field_worke
     assert Visit.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("fixture", "records_visits"),
+    [
+        ("field_worker_lebak", True),
+        ("district_lebak", True),
+        ("province_admin", True),
+        ("auditor", False),
+        ("opd_officer", False),
+        ("csr_partner", False),
+    ],
+)
+def test_only_those_who_record_visits_get_the_offline_queue(
+    client, request, fixture, records_visits
+):
+    """Others would register a service worker that fetches visit pages they may not open."""
+    client.force_login(request.getfixturevalue(fixture))
+    page = client.get("/", follow=True).content.decode()
+    assert ("js/visits.js" in page) is records_visits
+    assert ('data-sw="/sw.js"' in page) is records_visits
+
+
 # role fixture -> (visit page, API detail) for a visit to a household in Kabupaten Pandeglang
 MATRIX = [
     ("province_admin", 200, 200),
