@@ -316,7 +316,7 @@ def test_pages_include_the_offline_queue_for_signed_in_users(client, field_worke
     ],
 )
 def test_only_those_who_record_visits_get_the_offline_queue(
-    client, request, fixture, records_visits
+    db, client, request, fixture, records_visits
 ):
     """Others would register a service worker that fetches visit pages they may not open."""
     client.force_login(request.getfixturevalue(fixture))
