@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from opd.access import access_for
 from povertycase.api import JSONParser
+from povertycase.limits import RUPIAH_MAX
 from regions.models import Level, Region
 
 from . import choices as c
@@ -35,7 +36,6 @@ from .models import Household, KkChange, Member
 from .services import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from .validation import nik_warnings
 
-ID_MAX = RUPIAH_MAX = 9_223_372_036_854_775_807  # BigAutoField, PositiveBigIntegerField
 RUPIAH_TEXT = re.compile(r"-?\d+")
 IDENTITY_HELP = _("In clear only for roles that need it (each view is logged); masked otherwise.")
 

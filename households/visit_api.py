@@ -12,7 +12,6 @@ scoped by area): a household or a visit outside the user's area is 404.
 """
 
 import json
-import re
 
 from django.http import Http404
 from django.urls import reverse
@@ -31,7 +30,8 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from povertycase.api import JSONParser
+from povertycase.api import JSONParser, is_storable_id
+from povertycase.limits import ID_MAX
 
 from . import choices as c
 from . import visit_selectors as selectors
@@ -44,10 +44,6 @@ from .api import (
     valid_data,
 )
 from .models import Household, Visit
-
-ID_MAX = 2**63 - 1
-ID_TEXT = re.compile(r"[0-9]{1,19}")
-
 
 # --- input ------------------------------------------------------------------------------------
 
@@ -235,7 +231,7 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_object(self) -> Visit:
         text = str(self.kwargs.get("pk", ""))
-        if not ID_TEXT.fullmatch(text) or int(text) > ID_MAX:
+        if not is_storable_id(text):
             raise Http404
         try:
             return selectors.visit_detail(self.request.user, int(text))

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from opd.access import Access, access_for
 from opd.models import Membership, Role
+from povertycase.filters import DateFromToRangeFilter
 from regions.models import Level, Region
 
 from . import choices as c
@@ -147,7 +148,7 @@ class VisitFilter(django_filters.FilterSet):
     far = django_filters.BooleanFilter(
         label=_("GPS point far from the household"), method="filter_far"
     )
-    visited_at = django_filters.DateFromToRangeFilter(
+    visited_at = DateFromToRangeFilter(
         label=_("Visited between (visited_at_after, visited_at_before; inclusive)")
     )
 

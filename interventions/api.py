@@ -34,6 +34,9 @@ from rest_framework.response import Response
 from households.models import Household
 from opd.access import access_for
 from opd.models import Role
+from povertycase.api import NumericIdMixin
+from povertycase.filters import DateFromToRangeFilter
+from povertycase.limits import ID_MAX
 from regions.models import Region
 
 from . import services
@@ -51,8 +54,6 @@ from .pathway import REGISTERED, ExitReason, State
 from .selectors import JOB_READERS, JOB_STARTERS, jobs_visible_to, scoped
 
 # --- permissions ------------------------------------------------------------------------------
-
-ID_MAX = 2**63 - 1  # the largest id the databases store
 
 
 class ReadsRegister(permissions.BasePermission):
@@ -380,7 +381,7 @@ class AssessmentFilter(filters.FilterSet):
     recommended_tier = filters.TypedChoiceFilter(
         choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int, label=_("Recommended tier")
     )
-    assessed_at = filters.DateFromToRangeFilter(
+    assessed_at = DateFromToRangeFilter(
         label=_("Assessed between (assessed_at_after, assessed_at_before; dates, inclusive)")
     )
 
@@ -396,7 +397,7 @@ class TransitionFilter(filters.FilterSet):
     from_state = filters.ChoiceFilter(choices=State.choices)
     to_state = filters.ChoiceFilter(choices=State.choices)
     kind = filters.ChoiceFilter(choices=TransitionKind.choices)
-    at = filters.DateFromToRangeFilter(label=_("Between (at_after, at_before; dates, inclusive)"))
+    at = DateFromToRangeFilter(label=_("Between (at_after, at_before; dates, inclusive)"))
     is_override = filters.BooleanFilter(method="filter_is_override", label=_("Manual override"))
 
     class Meta:
@@ -547,7 +548,7 @@ HOUSEHOLD_ID = OpenApiParameter(
     list=extend_schema(summary="List cases (where each visible household stands)"),
     retrieve=extend_schema(summary="One household's case", parameters=[HOUSEHOLD_ID]),
 )
-class CaseViewSet(viewsets.ReadOnlyModelViewSet):
+class CaseViewSet(NumericIdMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = CaseSerializer
     permission_classes = [permissions.IsAuthenticated, ReadsPersonalData]
     lookup_field = "household_id"

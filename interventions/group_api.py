@@ -29,6 +29,7 @@ from households.api import NamedChoiceField, RupiahField, valid_data
 from households.models import Member
 from opd.access import access_for
 from opd.models import Organisation, OrganisationKind
+from povertycase.api import NumericIdMixin
 from regions.models import Level, Region
 
 from . import graduation as graduation_services
@@ -64,7 +65,6 @@ from .models import (
     KurStatus,
     Repayment,
 )
-from .referral_api import NumericIdMixin
 
 FILTERS = [filters.DjangoFilterBackend, OrderingFilter]
 PERSONAL_HELP = _("Only for roles that read personal data; null otherwise.")

@@ -36,6 +36,8 @@ from rest_framework.response import Response
 from households.api import NamedChoiceField, RupiahField, valid_data
 from opd.access import access_for
 from opd.models import Organisation, OrganisationKind
+from povertycase.api import NumericIdMixin
+from povertycase.filters import DateFromToRangeFilter
 from regions.models import Region
 
 from . import pledges as services
@@ -51,7 +53,7 @@ from .pledge_selectors import (
     reads_pledges,
     realisation,
 )
-from .referral_api import ID_MAX, NumericIdMixin, reads_referrals
+from .referral_api import ID_MAX, reads_referrals
 
 # --- permissions ------------------------------------------------------------------------------
 
@@ -255,7 +257,7 @@ class DisbursementFilter(filters.FilterSet):
     company = filters.CharFilter(
         field_name="pledge__company__short_name", lookup_expr="iexact", label=_("Company")
     )
-    disbursed_on = filters.DateFromToRangeFilter(
+    disbursed_on = DateFromToRangeFilter(
         label=_("Disbursed between (disbursed_on_after, disbursed_on_before; inclusive)")
     )
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind, Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
+from povertycase.limits import RUPIAH_MAX
 from regions.models import Region
 
 from .models import (
@@ -49,7 +50,6 @@ from .models import (
 from .money import format_rupiah
 from .programmes import UNSET, _date, _Errors, _text, _whole, day_text
 
-RUPIAH_MAX = 9_223_372_036_854_775_807  # PositiveBigIntegerField
 EDITABLE = (PledgeStatus.DRAFT, PledgeStatus.ACTIVE)
 EARLIEST_PLEDGE = date(2000, 1, 1)  # a date before this is a typing slip, not a pledge
 LONGEST_PLEDGE_DAYS = 3653  # ten years

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy
 from opd.access import Access, access_for
 from opd.models import Organisation, OrganisationKind, Role
 from povertycase.errors import NotAllowed
+from povertycase.limits import RUPIAH_MAX
 from regions.models import Level, Region
 
 from .evaluation import describe_condition
@@ -55,7 +56,6 @@ PROGRAMME_NEED_NAMES: dict[str, Promise] = {
     TRAINING: gettext_lazy("Skills training and coaching"),
     BUSINESS: gettext_lazy("Group business (UMKM/KUBE)"),
 }
-RUPIAH_MAX = 9_223_372_036_854_775_807  # PositiveBigIntegerField
 QUOTA_MAX = 2_147_483_647  # PositiveIntegerField
 CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,29}")
 

@@ -19,8 +19,6 @@ No NIK or No. KK appears anywhere here; the head's
 name, the member's name and the village are shown only to roles that read personal data.
 """
 
-import re
-
 from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +36,8 @@ from households.api import NamedChoiceField, RupiahField, valid_data
 from households.models import Household, Member
 from opd.access import access_for
 from opd.models import Role
+from povertycase.api import NumericIdMixin
+from povertycase.filters import DateFromToRangeFilter
 
 from . import referrals as services
 from .models import Delivery, Pledge, Programme, Referral, ReferralStatus
@@ -282,7 +282,7 @@ class DeliveryFilter(filters.FilterSet):
     household = filters.NumberFilter(
         field_name="referral__household", label=_("Household"), min_value=1, max_value=ID_MAX
     )
-    delivered_on = filters.DateFromToRangeFilter(
+    delivered_on = DateFromToRangeFilter(
         label=_("Delivered between (delivered_on_after, delivered_on_before; inclusive)")
     )
 
@@ -302,20 +302,6 @@ def head_name_subquery():
 
 
 # --- viewsets ---------------------------------------------------------------------------------
-
-ID_TEXT = re.compile(r"[0-9]{1,19}")
-
-
-class NumericIdMixin:
-    """An id that is not a number the database can hold is simply not found (404, never 500);
-    the schema keeps the integer type of the primary key."""
-
-    def get_object(self):
-        text = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
-        if not ID_TEXT.fullmatch(text) or int(text) > ID_MAX:
-            raise Http404
-        return super().get_object()
-
 
 REFERRAL_ACTION_RESPONSES = {
     200: ReferralDetailSerializer,

@@ -34,6 +34,7 @@ from households.models import Household
 from households.scoping import household_q
 from opd.access import Access, access_for
 from opd.models import Role
+from povertycase.limits import ID_MAX
 
 from .evaluation import household_matches
 from .models import (
@@ -48,7 +49,6 @@ from .models import (
 from .programmes import PROGRAMME_NEED_NAMES, PROGRAMME_NEEDS
 from .recalculation import read_facts
 
-ID_MAX = 2**63 - 1  # the largest id a bigint column holds
 TAKING_PLACE = (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)
 
 

@@ -33,6 +33,7 @@ from households.models import Household, Member
 from opd.access import Access, access_for
 from opd.models import Role
 from povertycase.errors import DomainError, NotAllowed, OutOfScope
+from povertycase.limits import RUPIAH_MAX
 
 from . import pledges
 from .evaluation import describe_condition, join_and, unmet_conditions
@@ -49,7 +50,6 @@ from .recalculation import read_facts
 from .services import _queue_recalculation
 
 DUE_DAYS = 30
-RUPIAH_MAX = 9_223_372_036_854_775_807  # PositiveBigIntegerField
 QUANTITY_MAX = 2_147_483_647  # PositiveIntegerField
 REFERRERS = (Role.PROVINCIAL_ADMIN, Role.DISTRICT_STAFF, Role.FIELD_WORKER)
 # Statuses holding a place (quota) and money (budget) of their period.
@@ -344,10 +344,12 @@ def referral_accept(*, actor, referral: Referral) -> Referral:
         if current.status != ReferralStatus.REFERRED:
             raise DomainError(_("Only a referral waiting for the agency can be accepted."))
         taken = Referral.objects.filter(period=period, status__in=TAKING_PLACE)
+        # The reserved total only where a budget limits it (no sum to compute otherwise).
+        reserved = {} if period.budget is None else {"reserved": Sum("planned_value")}
         usage = taken.aggregate(
             households=Count("household_id", distinct=True),
-            reserved=Sum("planned_value"),
             this_household=Count("pk", filter=Q(household_id=current.household_id)),
+            **reserved,
         )
         new_place = not usage["this_household"]
         if period.quota is not None and new_place and usage["households"] >= period.quota:

@@ -1,7 +1,10 @@
 """Shared API plumbing: pagination and the mapping of service errors to HTTP answers."""
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import ParseError
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -11,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, NotAllowed, OutOfScope
+from .limits import ID_MAX
 
 
 class JSONParser(DRFJSONParser):
@@ -50,3 +54,23 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         return Response({"detail": str(exc) or "Forbidden"}, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)
+
+
+ID_TEXT = re.compile(r"[0-9]{1,19}")
+
+
+def is_storable_id(text) -> bool:
+    """A path's id is digits the database's bigint keys can hold (else the lookup would fail
+    with an overflow, not a "not found")."""
+    text = str(text)
+    return bool(ID_TEXT.fullmatch(text)) and int(text) <= ID_MAX
+
+
+class NumericIdMixin:
+    """An id that is not a number the database can hold is simply not found (404, never 500);
+    the schema keeps the integer type of the primary key."""
+
+    def get_object(self):
+        if not is_storable_id(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
+            raise Http404
+        return super().get_object()

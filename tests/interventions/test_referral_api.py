@@ -19,6 +19,7 @@ from interventions.referrals import (
     referral_reject,
 )
 from opd.models import Organisation
+from povertycase.limits import RUPIAH_MAX
 
 from .conftest import make_household
 
@@ -753,3 +754,71 @@ def test_rows_hide_the_household_from_a_role_without_personal_data(
         assert data[name] is None, name
     assert data["programme"] == "T-HEALTH"
     assert head_of(lebak_referral.household).name not in str(data)
+
+
+# --- found by fuzzing the API (schemathesis and by hand) ------------------------------------------
+
+
+def test_an_amount_the_database_could_not_sum_is_refused(api, opd_officer, lebak_referral):
+    """Two deliveries of 2**63 - 1 each were stored, then every list holding the referral failed
+    summing them; now an amount beyond RUPIAH_MAX is a field error and nothing is written."""
+    referral_accept(actor=opd_officer, referral=lebak_referral)
+    data = {
+        "referral": lebak_referral.pk,
+        "delivered_on": today().isoformat(),
+        "quantity": 1,
+        "value": RUPIAH_MAX + 1,
+    }
+    response = as_user(api, opd_officer).post(DELIVERIES, data, format="json")
+    assert response.status_code == 400
+    assert "value" in response.json()
+    assert not Delivery.objects.exists()
+    assert api.post(DELIVERIES, {**data, "value": RUPIAH_MAX}, format="json").status_code == 201
+    assert api.get(REFERRALS).status_code == 200
+    assert api.get(f"{REFERRALS}{lebak_referral.pk}/").status_code == 200
+
+
+def test_a_referral_cannot_plan_beyond_the_rupiah_bound(
+    api, province_admin, lebak_household, health
+):
+    data = {
+        "household": lebak_household.pk,
+        "programme": health.code,
+        "need": "health",
+        "planned_value": 2**63 - 1,
+    }
+    response = as_user(api, province_admin).post(REFERRALS, data, format="json")
+    assert response.status_code == 400
+    assert "planned_value" in response.json()
+    assert not Referral.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/visits/", "visited_at_after"),
+        ("/api/v1/transitions/", "at_after"),
+        ("/api/v1/assessments/", "assessed_at_after"),
+        ("/api/v1/deliveries/", "delivered_on_before"),
+        ("/api/v1/disbursements/", "disbursed_on_after"),
+    ],
+)
+def test_a_date_filter_before_1900_is_a_field_error_not_a_500(api, province_admin, url, param):
+    response = as_user(api, province_admin).get(url, {param: "0001-01-01"})
+    assert response.status_code == 400
+    field = param.rsplit("_", 1)[0]
+    assert "Give dates from 1 Jan 1900 on." in str(response.json()[field])
+    assert api.get(url, {param: "1900-01-01"}).status_code == 200
+
+
+def test_the_visit_list_page_shows_a_date_filter_error(client, province_admin):
+    client.force_login(province_admin)
+    response = client.get("/visits/list/", {"visited_at_after": "0001-01-01"})
+    assert response.status_code == 200
+    assert "Give dates from 1 Jan 1900 on." in response.text
+
+
+def test_a_case_id_beyond_a_bigint_is_not_found(api, province_admin):
+    api = as_user(api, province_admin)
+    assert api.get("/api/v1/cases/9223372036854775808/").status_code == 404
+    assert api.get("/api/v1/cases/9223372036854775807/").status_code == 404
