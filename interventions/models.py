@@ -328,7 +328,9 @@ class RecalculationJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else min(100, round(100 * self.processed / self.total))
+        if not self.total:  # not counted yet (queued), or nothing to do (done)
+            return 100 if self.status == JobStatus.DONE else 0
+        return min(100, round(100 * self.processed / self.total))
 
 
 # --- programme catalogue ----------------------------------------------------------------------

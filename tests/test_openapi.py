@@ -54,6 +54,9 @@ def test_schema_generates_without_warnings_or_errors(tmp_path):
     assert "removed" in components["MemberStatusEnum"]["enum"]
     members = components["HouseholdCreateRequest"]["properties"]["members"]
     assert members["items"]["$ref"].endswith("/MemberInputRequest")
+    # A visit's member changes are a list (an object is refused), as the schema says.
+    changes = components["VisitCreateRequest"]["properties"]["member_changes"]
+    assert (changes["type"], changes["items"]["type"]) == ("array", "object")
 
 
 @pytest.mark.django_db

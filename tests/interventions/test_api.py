@@ -581,6 +581,15 @@ def job(**fields):
     return RecalculationJob.objects.create(trigger="manual", **fields)
 
 
+def test_a_job_not_counted_yet_is_at_zero_percent(api, province_admin):
+    """A client polling a new job must not take it for finished (it was 100%)."""
+    queued = job(status=JobStatus.QUEUED)
+    empty = job(status=JobStatus.DONE)
+    as_user(api, province_admin)
+    assert api.get(f"{JOBS}{queued.pk}/").json()["percent"] == 0
+    assert api.get(f"{JOBS}{empty.pk}/").json()["percent"] == 100
+
+
 def test_jobs_show_progress(api, province_admin):
     running = job(status=JobStatus.RUNNING, total=200, processed=50, assessed=40, moved=3)
     as_user(api, province_admin)
