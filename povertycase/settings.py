@@ -212,9 +212,11 @@ VISIT_CADENCE_DAYS = env.dict(
 VISIT_DUE_SOON_DAYS = env.int("VISIT_DUE_SOON_DAYS", default=7)
 
 REST_FRAMEWORK = {
+    # Token first: a request without credentials then gets 401 with a WWW-Authenticate header
+    # (with the session first DRF answers 403, which tells a client nothing about logging in).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -580,7 +580,9 @@ def test_api_list_for_every_reader(api, request, role, dinsos_programme):
 def test_api_refuses_users_without_a_role(api, no_role_user, dinsos_programme):
     assert as_user(api, no_role_user).get(API).status_code == 403
     api.logout()
-    assert api.get(API).status_code == 403
+    anonymous = api.get(API)
+    assert anonymous.status_code == 401  # not logged in: say how to authenticate
+    assert anonymous["WWW-Authenticate"] == "Token"
 
 
 def test_api_filters(api, csr_partner, province_admin):
