@@ -223,9 +223,8 @@ class PledgeWriteSerializer(serializers.Serializer):
 
 
 class PledgeReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text=_("Required: why.")
-    )
+    # Required; a blank one reaches the service, which says what it needs next to the field.
+    reason = serializers.CharField(allow_blank=True, help_text=_("Required: why."))
 
 
 class DisbursementCreateSerializer(serializers.Serializer):
@@ -295,6 +294,7 @@ FILTERS = [filters.DjangoFilterBackend, OrderingFilter]
 
 PLEDGE_ACTION_RESPONSES = {
     200: PledgeDetailSerializer,
+    400: OpenApiResponse(description=_("Field errors, e.g. a missing reason.")),
     403: OpenApiResponse(description=_("Your role does not permit this.")),
     404: OpenApiResponse(description=_("No such pledge in your scope.")),
     409: OpenApiResponse(description=_("The pledge's status does not allow this.")),

@@ -228,9 +228,8 @@ class ReferralCreateSerializer(serializers.Serializer):
 
 
 class ReferralReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text=_("Required: why.")
-    )
+    # Required; a blank one reaches the service, which says what it needs next to the field.
+    reason = serializers.CharField(allow_blank=True, help_text=_("Required: why."))
 
 
 class DeliveryCreateSerializer(serializers.Serializer):
@@ -305,6 +304,7 @@ def head_name_subquery():
 
 REFERRAL_ACTION_RESPONSES = {
     200: ReferralDetailSerializer,
+    400: OpenApiResponse(description=_("Field errors, e.g. a missing reason.")),
     403: OpenApiResponse(description=_("Your role does not permit this.")),
     404: OpenApiResponse(description=_("No such referral in your scope.")),
     409: OpenApiResponse(description=_("The referral's state does not allow this.")),

@@ -57,6 +57,10 @@ def test_schema_generates_without_warnings_or_errors(tmp_path):
     # A visit's member changes are a list (an object is refused), as the schema says.
     changes = components["VisitCreateRequest"]["properties"]["member_changes"]
     assert (changes["type"], changes["items"]["type"]) == ("array", "object")
+    # A reason the service requires is documented as required, and so is the 400 it gives.
+    assert components["ReferralReasonRequest"]["required"] == ["reason"]
+    assert "400" in paths["/api/v1/referrals/{id}/reject/"]["post"]["responses"]
+    assert "400" in paths["/api/v1/pledges/{id}/cancel/"]["post"]["responses"]
 
 
 @pytest.mark.django_db
