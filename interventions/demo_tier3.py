@@ -95,7 +95,10 @@ def _build(actor_username: str, bank_username: str, facilitator_username: str):
             actor=actor, group=group, member=person, role=role, joined_on=founded
         )
     groups.group_status_change(
-        actor=actor, group=group, to_status="active", reason="Demo: six members trained"
+        actor=actor,
+        group=group,
+        to_status="active",
+        reason="Enam anggota sudah selesai pelatihan (data demo)",
     )
     for months_ago in (3, 2, 1, 0):
         revenue = 6_000_000 + 500_000 * (3 - months_ago)

@@ -49,6 +49,8 @@ def test_setup_demo_twice_creates_everything_once(monkeypatch):
     assert admin.is_staff
     assert admin.check_password("demo-banten-2026")
     assert users.get(username="provinsi").is_staff
+    assert users.get(username="pendamping").get_full_name() == "Siti Nurhasanah"
+    assert all(user.get_full_name() for user in users)  # pages name people, not usernames
     assert access_for(users.get(username="kab_lebak")).register_areas == ("36.02",)
     assert access_for(users.get(username="pendamping")).register_areas == ("36.02.01",)
     csr = Membership.objects.get(user__username="csr")

@@ -40,6 +40,17 @@ DEMO_USERS = (
     ("auditor", Role.AUDITOR, "Inspektorat Banten", None, False),
     ("bank_bri", Role.BANK_OFFICER, "BRI", None, False),
 )
+# Invented names, so pages name people as they will in use (not by username).
+DEMO_NAMES = {
+    "admin": ("Admin", "Sistem"),
+    "provinsi": ("Rina", "Marlina"),
+    "kab_lebak": ("Dedi", "Supriadi"),
+    "pendamping": ("Siti", "Nurhasanah"),
+    "opd_dinkes": ("Agus", "Setiawan"),
+    "csr": ("Maya", "Lestari"),
+    "auditor": ("Hendra", "Wijaya"),
+    "bank_bri": ("Yuni", "Kartika"),
+}
 
 
 class Command(BaseCommand):
@@ -135,6 +146,9 @@ class Command(BaseCommand):
                         username, password=password, is_staff=is_staff
                     )
                 created += 1
+            if not user.first_name and not user.last_name:
+                user.first_name, user.last_name = DEMO_NAMES[username]
+                user.save(update_fields=["first_name", "last_name"])
             if role is None:
                 continue
             organisation = Organisation.objects.get(short_name=org_name)
