@@ -350,6 +350,13 @@ def test_wide_tables_scroll_on_a_phone(client, province_admin, group, loan):
     client.force_login(province_admin)
     page = get(client, "detail", group.pk).content.decode()
     assert wrapper(page, "Paid back") == '<div class="table-responsive">'
+    tables = re.findall(r"(<[^>]+>)\s*<table\b", page)
+    assert len(tables) == 3  # members, business records, loans
+    assert set(tables) == {'<div class="table-responsive">'}
+    application = get(client, "kur_detail", loan.pk).content.decode()
+    tables = re.findall(r"(<[^>]+>)\s*<table\b", application)
+    assert tables
+    assert set(tables) == {'<div class="table-responsive">'}
     board = get(client, "kur_board").content.decode()
     assert "Kabupaten Lebak" in board
     tables = re.findall(r"(<[^>]+>)\s*<table\b", board)
