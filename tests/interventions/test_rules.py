@@ -430,3 +430,21 @@ def test_any_edit_is_either_valid_or_refused_with_field_errors(path, value):
         assert all(isinstance(m, str) for texts in messages.values() for m in texts)
     else:
         assert validate_rules(result) == result  # normalised output is a fixed point
+
+
+@pytest.mark.django_db
+def test_the_default_rule_set_is_named_in_indonesian_unless_renamed():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from interventions.models import RuleSet
+
+    migration = import_module("interventions.migrations.0010_default_rule_set_in_indonesian")
+    default = RuleSet.objects.get(version=1)
+    assert (default.name, default.notes) == migration.INDONESIAN  # as migrated
+    migration.to_english(apps, None)
+    assert RuleSet.objects.get(version=1).name == "Default 2025 (BPS lines)"
+    RuleSet.objects.filter(version=1).update(name="Garis 2025 Banten")  # an admin's own name
+    migration.to_indonesian(apps, None)
+    assert RuleSet.objects.get(version=1).name == "Garis 2025 Banten"
