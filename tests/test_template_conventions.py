@@ -1,4 +1,5 @@
-"""Every table of every page scrolls inside its card on a phone instead of widening the page."""
+"""Conventions every template keeps: tables scroll inside their card on a phone instead of
+widening the page, and dates and times are written one way on every page."""
 
 import re
 from pathlib import Path
@@ -26,3 +27,15 @@ def test_every_table_sits_in_a_table_responsive_wrapper():
         if "table-responsive" not in opening
     ]
     assert unwrapped == []
+
+
+def test_dates_are_written_one_way_on_every_page():
+    """ "6 Des 2026" and "6 Des 2026 17:09" everywhere, not the locale's several formats."""
+    templates = Path(settings.BASE_DIR) / "templates"
+    named = re.compile(r'\|date:"[A-Z_]+FORMAT"')
+    found = [
+        f"{path.relative_to(templates)}: {match}"
+        for path in sorted(templates.rglob("*.html"))
+        for match in named.findall(path.read_text())
+    ]
+    assert found == []
