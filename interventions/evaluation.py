@@ -22,6 +22,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -720,8 +721,8 @@ def format_fact_value(name: str, value: Any) -> str:
         return _lowerfirst(str(labels[value])) if value in labels else str(value)
     if fact is not None and fact.money and isinstance(value, int):
         return format_rupiah(value)
-    if isinstance(value, float):
-        return f"{value:.1f}" if not value.is_integer() else str(int(value))
+    if isinstance(value, float):  # "5,5" in Indonesian, "5.5" in English
+        return formats.number_format(value, 1) if not value.is_integer() else str(int(value))
     return str(value)
 
 

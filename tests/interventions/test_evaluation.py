@@ -435,6 +435,13 @@ def test_sanitation_without_septic_tank_names_both_facts():
     )
 
 
+def test_a_decimal_fact_is_written_as_the_language_writes_it():
+    area = {"field": "floor_area_per_person", "op": "<", "value": 7.5}
+    assert describe_condition(area) == "floor area per person (m²) is below 7.5"
+    with translation.override("id"):
+        assert describe_condition(area).endswith("kurang dari 7,5")
+
+
 def test_a_yes_no_criterion_reads_as_with_or_without():
     leaf = {"field": "has_septic_tank", "op": "==", "value": False}
     assert describe_condition(leaf) == "without septic tank"
