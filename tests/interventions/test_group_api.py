@@ -16,7 +16,14 @@ from interventions.models import (
 from opd.models import Role
 from tests.conftest import make_user
 
-from .tier3 import bank, bank_officer, clock, make_group, scheme, tier2_person  # noqa: F401
+from .tier3 import (  # noqa: F401
+    bank,
+    clock,
+    disbursed_loan,
+    make_group,
+    scheme,
+    tier2_person,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,23 +38,6 @@ def _english(api):
 @pytest.fixture
 def group(desa_lebak, field_worker_lebak):
     return make_group(field_worker_lebak, desa_lebak)
-
-
-def disbursed_loan(group, actor, *, bank_name="BRI", amount=6_000_000, tenor=6):
-    officer = bank_officer(bank_name)
-    application = kur.kur_application_create(
-        actor=actor,
-        group=group,
-        scheme=scheme(),
-        bank=bank(bank_name),
-        amount=amount,
-        tenor_months=tenor,
-        purpose="Modal usaha",
-    )
-    kur.kur_application_move(actor=actor, application=application, to_status="submitted")
-    kur.kur_application_move(actor=officer, application=application, to_status="approved")
-    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
-    return application, officer
 
 
 def test_field_worker_forms_a_group_and_adds_members(api, field_worker_lebak, desa_lebak):

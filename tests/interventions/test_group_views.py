@@ -16,7 +16,15 @@ from interventions.models import (
     KurStatusChange,
 )
 
-from .tier3 import bank, bank_officer, clock, make_group, scheme, tier2_person  # noqa: F401
+from .tier3 import (  # noqa: F401
+    bank,
+    bank_officer,
+    clock,
+    disbursed_loan,
+    make_group,
+    scheme,
+    tier2_person,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,17 +43,7 @@ def group(desa_lebak, field_worker_lebak):
 
 @pytest.fixture
 def loan(group, field_worker_lebak):
-    officer = bank_officer("BRI")
-    application = kur.kur_application_create(
-        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
-        tenor_months=3, purpose="Modal",
-    )  # fmt: skip
-    kur.kur_application_move(
-        actor=field_worker_lebak, application=application, to_status="submitted"
-    )
-    kur.kur_application_move(actor=officer, application=application, to_status="approved")
-    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
-    return application
+    return disbursed_loan(group, field_worker_lebak, amount=3_000_000, tenor=3)[0]
 
 
 def get(client, name, *args, **query):

@@ -11,7 +11,7 @@ from interventions.models import FollowUp, Graduation, KurScheme, KurStatusChang
 from interventions.tasks import tier3_daily_checks
 from povertycase.errors import NotAllowed, OutOfScope
 
-from .tier3 import bank, bank_officer, clock, make_group, scheme  # noqa: F401
+from .tier3 import bank, bank_officer, clock, disbursed_loan, make_group, scheme  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -112,16 +112,7 @@ def test_the_daily_check_moves_late_loans_and_raises_follow_ups_once(
 ):
     settings.KUR_ARREARS_FOLLOW_UP_DAYS = 30
     group = make_group(field_worker_lebak, desa_lebak)
-    officer = bank_officer("BRI")
-    application = kur.kur_application_create(
-        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
-        tenor_months=3, purpose="Modal",
-    )  # fmt: skip
-    kur.kur_application_move(
-        actor=field_worker_lebak, application=application, to_status="submitted"
-    )
-    kur.kur_application_move(actor=officer, application=application, to_status="approved")
-    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    application, officer = disbursed_loan(group, field_worker_lebak, amount=3_000_000, tenor=3)
     clock.at(50)  # first instalment ~20 days late: not yet
     assert tier3_daily_checks() == {"follow_ups": 0, "monitoring_completed": 0}
     clock.at(75)  # ~45 days late
@@ -169,16 +160,7 @@ def test_a_move_into_arrears_needs_arrears_and_a_reason(
     clock,  # noqa: F811
 ):
     group = make_group(field_worker_lebak, desa_lebak)
-    officer = bank_officer("BRI")
-    application = kur.kur_application_create(
-        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
-        tenor_months=3, purpose="Modal",
-    )  # fmt: skip
-    kur.kur_application_move(
-        actor=field_worker_lebak, application=application, to_status="submitted"
-    )
-    kur.kur_application_move(actor=officer, application=application, to_status="approved")
-    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    application, officer = disbursed_loan(group, field_worker_lebak, amount=3_000_000, tenor=3)
     before = KurStatusChange.objects.count()
     with pytest.raises(ValidationError) as exc:  # nothing due yet, and no reason
         kur.kur_application_move(actor=officer, application=application, to_status="in_arrears")
@@ -207,16 +189,7 @@ def test_a_loan_that_caught_up_cannot_be_put_into_arrears(
     clock,  # noqa: F811
 ):
     group = make_group(field_worker_lebak, desa_lebak)
-    officer = bank_officer("BRI")
-    application = kur.kur_application_create(
-        actor=field_worker_lebak, group=group, scheme=scheme(), bank=bank(), amount=3_000_000,
-        tenor_months=3, purpose="Modal",
-    )  # fmt: skip
-    kur.kur_application_move(
-        actor=field_worker_lebak, application=application, to_status="submitted"
-    )
-    kur.kur_application_move(actor=officer, application=application, to_status="approved")
-    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    application, officer = disbursed_loan(group, field_worker_lebak, amount=3_000_000, tenor=3)
     today = clock.at(40)
     due = kur.application_arrears(application).amount
     kur.repayment_record(actor=officer, application=application, paid_on=today, amount=due)

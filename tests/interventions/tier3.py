@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from households import choices as c
-from interventions import groups
+from interventions import groups, kur
 from interventions.models import Case, GroupStatus, KurScheme
 from opd.models import Organisation, Role
 from tests.conftest import make_user
@@ -59,6 +59,24 @@ def bank(short_name="BRI"):
 
 def scheme(code="super-mikro"):
     return KurScheme.objects.get(code=code)
+
+
+def disbursed_loan(group, actor, *, bank_name="BRI", amount=6_000_000, tenor=6):
+    """A KUR loan of `group`, prepared by `actor` and disbursed by the bank: (loan, officer)."""
+    officer = bank_officer(bank_name)
+    application = kur.kur_application_create(
+        actor=actor,
+        group=group,
+        scheme=scheme(),
+        bank=bank(bank_name),
+        amount=amount,
+        tenor_months=tenor,
+        purpose="Modal usaha",
+    )
+    kur.kur_application_move(actor=actor, application=application, to_status="submitted")
+    kur.kur_application_move(actor=officer, application=application, to_status="approved")
+    kur.kur_application_move(actor=officer, application=application, to_status="disbursed")
+    return application, officer
 
 
 def make_group(actor, desa, *, members=5, name="KUBE Sejahtera", activate=True, people=()):
