@@ -106,19 +106,26 @@ def _waiting(driver) -> str:
     )
 
 
+def _logged_in(browser, live_server, user, settings) -> str:
+    """Give the browser `user`'s session; returns the server's base URL (localhost: a secure
+    context, so the service worker may install)."""
+    client = Client()
+    client.force_login(user)
+    base = live_server.url.replace("127.0.0.1", "localhost")
+    browser.get(f"{base}/health/")
+    browser.add_cookie(
+        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies["sessionid"].value}
+    )
+    return base
+
+
 def test_a_visit_recorded_offline_reaches_the_server_once(
     browser, live_server, field_worker_and_household, settings
 ):
     settings.LANGUAGE_CODE = "en"
     worker, household = field_worker_and_household
-    client = Client()
-    client.force_login(worker)
-    base = live_server.url.replace("127.0.0.1", "localhost")
+    base = _logged_in(browser, live_server, worker, settings)
 
-    browser.get(f"{base}/health/")
-    browser.add_cookie(
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies["sessionid"].value}
-    )
     # The landing page lists the household; the service worker installs and keeps the shell.
     browser.get(f"{base}/")
     assert "/visits/" in browser.current_url
@@ -197,13 +204,7 @@ def test_member_change_rows_label_their_own_inputs(
     settings.LANGUAGE_CODE = "en"
     worker, household = field_worker_and_household
     member = household.members.order_by("id").first()
-    client = Client()
-    client.force_login(worker)
-    base = live_server.url.replace("127.0.0.1", "localhost")
-    browser.get(f"{base}/health/")
-    browser.add_cookie(
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies["sessionid"].value}
-    )
+    base = _logged_in(browser, live_server, worker, settings)
     browser.get(f"{base}/visits/record/?household={household.pk}")
     form = _wait(lambda: browser.find_element("css selector", "[data-visit-form]"))
     add = form.find_element("css selector", "[data-add-change]")
